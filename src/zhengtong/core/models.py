@@ -1,0 +1,1 @@
+"""Shared kernel tables. The calendar override table is added by core.calendar."""
