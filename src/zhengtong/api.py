@@ -7,6 +7,7 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from zhengtong.accounts.api import me_router
 from zhengtong.accounts.api import router as accounts_router
 from zhengtong.accounts.auth import API_AUTH
 from zhengtong.core.api import router as core_router
@@ -64,5 +65,6 @@ def unexpected(request, exc: Exception):
 
 
 api.add_router("/auth", accounts_router)
+api.add_router("/", me_router)
 api.add_router("/org", org_router)
 api.add_router("/calendar", core_router)

@@ -1,10 +1,5 @@
-"""The three administrators' consoles (三员分立). Each area adds its own module of urlpatterns."""
-from django.urls import path
-from django.views.generic import TemplateView
+"""The three administrators' consoles (三员分立, R7.2): each role's pages live in their own module."""
+from . import urls_auditor, urls_secadmin, urls_sysadmin
 
 app_name = "console"
-urlpatterns = [
-    path("sysadmin/", TemplateView.as_view(template_name="web/base.html"), name="sysadmin"),
-    path("secadmin/", TemplateView.as_view(template_name="web/base.html"), name="secadmin"),
-    path("auditor/", TemplateView.as_view(template_name="web/base.html"), name="auditor"),
-]
+urlpatterns = urls_sysadmin.urlpatterns + urls_secadmin.urlpatterns + urls_auditor.urlpatterns

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "zhengtong.org",
     "zhengtong.console",
     "zhengtong.web",
+    "zhengtong.demo",
 ]
 
 MIDDLEWARE = [
