@@ -1,11 +1,18 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.http import JsonResponse
+from django.urls import include, path, re_path
 
 from .api import api
 
+
+def api_not_found(request, rest=""):
+    return JsonResponse({"code": "not_found", "message": "接口不存在"}, status=404)
+
+
 urlpatterns = [
     path("api/v1/", api.urls),
+    re_path(r"^api/(?P<rest>.*)$", api_not_found),
     path("accounts/", include("zhengtong.accounts.urls")),
     path("org/", include("zhengtong.org.urls")),
     path("console/", include("zhengtong.console.urls")),
