@@ -16,12 +16,16 @@ trap stop INT TERM EXIT
 cat <<MSG
 
   政通协同办公平台 is starting at http://$HOST:$PORT/
-  Demo accounts (password Demo@2026):
-    sysadmin / secadmin / auditor      三员: 系统管理员 / 安全保密管理员 / 安全审计员
-    bgs.keyuan   科员, 市政府办公室秘书科      bgs.zhuren  主任, 市政府办公室
-    fushizhang   分管副市长                   shizhang    市长
-    bgs.sfy      收发员, 市政府办公室          xian1.sfy   收发员, 县政府办公室
-    jyj.sfy / jyj.juzhang   收发员 / 局长, 市教育局
+  Demo accounts (password Demo@2026, no second factor):
+    sysadmin / secadmin / auditor   三员: 系统管理员 / 安全保密管理员 / 安全审计员
+    shizhang     林国栋  市长, 示范市人民政府
+    fushizhang   陈志远  副市长, 示范市人民政府
+    bgs.zhuren   王建华  主任, 市政府办公室
+    bgs.keyuan   李晓雯  科员, 市政府办公室秘书科
+    bgs.sfy      赵静    收发员, 市政府办公室
+    jyj.juzhang  周明辉  局长, 市教育局
+    jyj.sfy      孙丽娟  收发员, 市教育局
+    xian1.sfy    吴海燕  收发员, 青川县人民政府办公室
   Press Ctrl-C to stop.
 
 MSG
