@@ -395,6 +395,15 @@ def fmt(x: float | None, digits: int = 1) -> str:
     return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
+def data_size(seed_output: str) -> str:
+    """"…：375 个单位，1196 个内设机构，8165 人，8233 个身份，8168 个账号。" → English with thousands separators."""
+    numbers = [int(n) for n in re.findall(r"(\d+) (?:个单位|个内设机构|人|个身份|个账号)", seed_output)]
+    labels = ("units", "departments", "people", "identities (posts)", "accounts")
+    if len(numbers) != len(labels):
+        return seed_output
+    return ", ".join(f"{n:,} {label}" for n, label in zip(numbers, labels, strict=True))
+
+
 def render(result: dict) -> str:
     m = result["machine"]
     s = result["search"]
@@ -406,7 +415,7 @@ def render(result: dict) -> str:
         f"Python {m['python']}, Django {m['django']}, "
         + (f"PostgreSQL {m['postgresql']}" if "postgresql" in m else f"SQLite {m['sqlite']}") + ".",
         "",
-        f"Data: the demo city — {result['seed_output'].split('：', 1)[-1].split('演示账号')[0].rstrip('。')}.",
+        f"Data: the demo city — {data_size(result['seed_output'])}.",
         "",
         "| measurement | figure | floor (same run) | ratio |",
         "| --- | --- | --- | --- |",
@@ -456,8 +465,8 @@ def render(result: dict) -> str:
             lines.append(f"| login + `/me` | not measured: {h['missing']} | — | — |")
     if "sql_per_search" in s:
         lines += ["", f"Search issues {fmt(s['sql_per_search'], 1)} SQL statements per call; "
-                      f"{s['zero_hits']} of {s['queries']} queries found nobody (all queries are built from real "
-                      f"names, so this should be 0). Example queries: "
+                      f"{s['zero_hits']} of {s['queries']} queries found nobody (every query is cut from a real "
+                      f"name). Example queries: "
                       + ", ".join(f"`{q}`" for q in s["examples"]) + "."]
     return "\n".join(lines)
 
