@@ -1,6 +1,9 @@
 """API authentication: `Authorization: Bearer <token>` or the browser session (with CSRF)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.utils import timezone
 from ninja.security import HttpBearer, SessionAuth
 
@@ -17,6 +20,11 @@ class BearerToken(HttpBearer):
                  .first())
         if found is None or not found.user.is_active:
             return None
+        if found.user.is_superuser and not settings.ALLOW_SUPERUSER:
+            return None
+        now = timezone.now()
+        if found.last_used_at is None or now - found.last_used_at > timedelta(minutes=5):
+            ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
         request.user = found.user
         request.api_token = found
         context.set_for_request(request, channel="api")

@@ -1,7 +1,13 @@
-"""Console pages of the secadmin (filled in by its owner)."""
+"""Console pages of the 安全保密管理员 (R7.2): security policy, the three administrators' roles, accounts."""
 from django.urls import path
-from django.views.generic import TemplateView
+
+from . import security_views as views
 
 urlpatterns = [
-    path("secadmin/", TemplateView.as_view(template_name="web/base.html"), name="secadmin"),
+    path("secadmin/", views.home, name="secadmin"),
+    path("secadmin/policy/", views.update_policy, name="secadmin_policy"),
+    path("secadmin/roles/grant/", views.grant_role, name="secadmin_grant"),
+    path("secadmin/roles/<int:grant_id>/revoke/", views.revoke_role, name="secadmin_revoke"),
+    path("secadmin/users/<int:user_id>/security/", views.user_security, name="secadmin_user_security"),
+    path("secadmin/users/<int:user_id>/otp-reset/", views.reset_otp, name="secadmin_otp_reset"),
 ]

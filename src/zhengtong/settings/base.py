@@ -200,6 +200,11 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 OTP_TOTP_ISSUER = "政通"
+# A wrong second-factor code counts as a failed login in axes' lockout (5 failures → 5 minutes), so
+# django-otp's own growing per-device delay is off (it would also reject a right code typed quickly).
+OTP_TOTP_THROTTLE_FACTOR = 0
+API_TOKEN_RATE_PER_MINUTE = 30  # POST /api/v1/auth/token per client address (accounts.throttle)
+LOGIN_FAILURES_PER_IP_PER_MINUTE = 30  # failed web logins per client address (accounts.throttle)
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
