@@ -62,3 +62,13 @@ def login(page, live_server):
         return target
 
     return _login
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calendar_cache():
+    """The working-day calendar caches per process; a test's rolled-back edits must not leak into the next."""
+    from zhengtong.core import calendar
+
+    calendar.invalidate()
+    yield
+    calendar.invalidate()
