@@ -199,12 +199,14 @@ def parse_calendar_text(text: str) -> list[ImportedDay]:
         if not (FIRST_YEAR <= first.year and last.year <= LAST_YEAR):
             errors.append(f"第 {number} 行：年份须在 {FIRST_YEAR}–{LAST_YEAR} 之间")
             continue
-        kinds = [t for t in rest if t.lower() in HOLIDAY_WORDS | WORKDAY_WORDS]
-        if len(kinds) != 1:
-            errors.append(f"第 {number} 行：须写明一个类型：holiday（休息）或 workday（上班）")
+        kinds = [i for i, t in enumerate(rest) if t.lower() in HOLIDAY_WORDS | WORKDAY_WORDS]
+        found = {rest[i].lower() in HOLIDAY_WORDS for i in kinds}
+        if len(found) != 1:
+            errors.append(f"第 {number} 行：须写明一个类型：holiday（休息）或 workday（上班）"
+                          + ("，不能两者都写" if len(found) > 1 else ""))
             continue
-        kind = HolidayDate.Kind.HOLIDAY if kinds[0].lower() in HOLIDAY_WORDS else HolidayDate.Kind.WORKDAY
-        words = [t for t in rest if t != kinds[0]]
+        kind = HolidayDate.Kind.HOLIDAY if found.pop() else HolidayDate.Kind.WORKDAY
+        words = rest[:kinds[0]] + rest[kinds[0] + 1:]  # the first kind word; any later one is text
         name = words[0] if words else ""
         note = " ".join(words[1:])
         if len(name) > 50 or len(note) > 200:
