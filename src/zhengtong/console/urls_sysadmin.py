@@ -1,7 +1,20 @@
-"""Console pages of the sysadmin (filled in by its owner)."""
+"""Console pages of the platform 系统管理员 (R7.2): figures, working-day calendar (R8.2), accounts."""
 from django.urls import path
-from django.views.generic import TemplateView
+
+from . import sysadmin_views as views
 
 urlpatterns = [
-    path("sysadmin/", TemplateView.as_view(template_name="web/base.html"), name="sysadmin"),
+    path("sysadmin/", views.home, name="sysadmin"),
+    path("sysadmin/calendar/", views.calendar_current, name="sysadmin_calendar_current"),
+    path("sysadmin/calendar/<int:year>/", views.calendar_year, name="sysadmin_calendar"),
+    path("sysadmin/calendar/<int:year>/day/", views.calendar_set_day, name="sysadmin_calendar_day"),
+    path("sysadmin/calendar/<int:year>/day/<str:day>/remove/", views.calendar_remove_day,
+         name="sysadmin_calendar_remove"),
+    path("sysadmin/calendar/<int:year>/import/", views.calendar_import, name="sysadmin_calendar_import"),
+    path("sysadmin/calendar/<int:year>/confirm/", views.calendar_confirm, name="sysadmin_calendar_confirm"),
+    path("sysadmin/accounts/", views.accounts, name="sysadmin_accounts"),
+    path("sysadmin/accounts/<int:user_id>/unlock/", views.account_unlock, name="sysadmin_account_unlock"),
+    path("sysadmin/accounts/<int:user_id>/active/", views.account_active, name="sysadmin_account_active"),
+    path("sysadmin/accounts/<int:user_id>/reset-password/", views.account_reset_password,
+         name="sysadmin_account_reset_password"),
 ]
