@@ -121,6 +121,7 @@ class ImportForm(forms.Form):
 def _months(year: int) -> list[dict]:
     days = workcal.year_days(year)
     by_date = {info.date: info for info in days}
+    overrides = dict(HolidayDate.objects.filter(date__year=year).values_list("date", "kind"))
     now = today()
     months = []
     for month in range(1, 13):
@@ -132,7 +133,7 @@ def _months(year: int) -> list[dict]:
                     cells.append(None)
                     continue
                 info = by_date[d]
-                cells.append({"info": info, "today": d == now, "title": " ".join(
+                cells.append({"info": info, "today": d == now, "override_kind": overrides.get(d, ""), "title": " ".join(
                     part for part in (d.isoformat(), info.label, info.name,
                                       "（已录入调整）" if info.source == "override" else "") if part)})
             weeks.append(cells)
