@@ -273,3 +273,10 @@ def test_account_services_require_the_sysadmin_role():
                  lambda: services.reset_password(actor, target)):
         with pytest.raises(Forbidden):
             call()
+
+
+def test_r8_2_a_missing_current_year_is_an_error_banner(admin_client, on_day):
+    on_day(date(2027, 1, 5))
+    page = admin_client.get(reverse("console:sysadmin")).content.decode()
+    assert "alert-error calendar-banner" in page
+    assert "2027 年节假日安排尚未录入，涉及本年日期的期限计算均会报错，请立即录入" in page
