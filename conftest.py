@@ -72,3 +72,13 @@ def _fresh_calendar_cache():
     calendar.invalidate()
     yield
     calendar.invalidate()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate limits and lockout counters live in the cache: one test's attempts must not throttle the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -22,18 +22,19 @@ class ActorContext:
     channel: str = "system"  # web | api | command | task | system
 
 
-_current: contextvars.ContextVar[ActorContext] = contextvars.ContextVar("zhengtong_actor", default=ActorContext())
+_NOBODY = ActorContext()
+_current: contextvars.ContextVar[ActorContext | None] = contextvars.ContextVar("zhengtong_actor", default=None)
 
 
 def current() -> ActorContext:
-    return _current.get()
+    return _current.get() or _NOBODY
 
 
 @contextlib.contextmanager
 def acting_as(**fields):
-    token = _current.set(replace(_current.get(), **fields))
+    token = _current.set(replace(current(), **fields))
     try:
-        yield _current.get()
+        yield current()
     finally:
         _current.reset(token)
 

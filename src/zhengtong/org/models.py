@@ -26,13 +26,13 @@ class PinyinIndexed(models.Model):
     class Meta:
         abstract = True
 
-    def refresh_pinyin(self) -> None:
-        self.pinyin, self.initials = full_and_initials(getattr(self, self.PINYIN_SOURCE),
-                                                       is_person_name=self.IS_PERSON_NAME)
-
     def save(self, *args, **kwargs):
         self.refresh_pinyin()
         super().save(*args, **kwargs)
+
+    def refresh_pinyin(self) -> None:
+        self.pinyin, self.initials = full_and_initials(getattr(self, self.PINYIN_SOURCE),
+                                                       is_person_name=self.IS_PERSON_NAME)
 
 
 class Region(models.Model):

@@ -225,11 +225,14 @@ EMAIL_HOST = value("EMAIL_HOST")
 EMAIL_PORT = integer("EMAIL_PORT")
 DEFAULT_FROM_EMAIL = value("DEFAULT_FROM_EMAIL")
 
+# The "huey" logger is configured here, so run_huey adds no handler of its own (it would print each line twice).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"plain": {"format": "[%(asctime)s] %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {"huey": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
 
 # Lockout is per account (R7.1: "lock after 5 failures"); address-level throttling of login is done
