@@ -1,10 +1,28 @@
+"""Factories for the organisation models, shared by every app's tests.
+
+    unit = UnitFactory()                          # 示范市测试局N in the city region 示范市 (990100)
+    person = PersonFactory()                      # with a login account (accounts UserFactory)
+    identity = IdentityFactory(unit=unit, department=DepartmentFactory(unit=unit), duty=duty("dept_head"))
+    admin = make_unit_admin(unit)                 # a user whose identity in `unit` has duty unit_admin
+    sysadmin = make_sysadmin()                    # a user holding the platform 系统管理员 role
+
+Duties are the built-in rows the migration creates (`duty("clerk")`); DutyFactory makes custom ones.
+"""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from zhengtong.org import models
 from zhengtong.org.credit_code import make_credit_code
+
+
+def duty(code: str = models.Duty.CLERK) -> models.Duty:
+    """A built-in duty by code (created if a test database lost it)."""
+    return DutyFactory(code=code)
 
 
 class RegionFactory(DjangoModelFactory):
@@ -38,6 +56,8 @@ class DepartmentFactory(DjangoModelFactory):
 
 
 class DutyFactory(DjangoModelFactory):
+    """`DutyFactory(code="clerk")` returns the built-in row; any other code makes a custom duty."""
+
     class Meta:
         model = models.Duty
         django_get_or_create = ("code",)
@@ -56,11 +76,13 @@ class PersonFactory(DjangoModelFactory):
 
 
 class IdentityFactory(DjangoModelFactory):
+    """A main identity by default; pass `is_main=False` for a second post of the same person."""
+
     class Meta:
         model = models.Identity
 
     person = factory.SubFactory(PersonFactory)
-    unit = factory.SubFactory(UnitFactory)
+    unit = factory.LazyAttribute(lambda o: o.department.unit if o.department is not None else UnitFactory())
     department = None
     duty = factory.SubFactory(DutyFactory)
     is_main = True
@@ -84,10 +106,29 @@ class RoleFactory(DjangoModelFactory):
 
 
 class DelegationFactory(DjangoModelFactory):
+    """Current by default: started an hour ago, ends in seven days."""
+
     class Meta:
         model = models.Delegation
 
     principal = factory.SubFactory(IdentityFactory)
     delegate = factory.SubFactory(IdentityFactory)
-    starts_at = factory.Faker("date_time_this_month", tzinfo=__import__("datetime").timezone.utc)
-    ends_at = factory.LazyAttribute(lambda o: o.starts_at + __import__("datetime").timedelta(days=7))
+    scope = models.Delegation.ALL_SCOPES
+    starts_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + timedelta(days=7))
+
+
+def make_sysadmin(username: str | None = None):
+    """A login account holding the platform 系统管理员 role (no person behind it, like the demo `sysadmin`)."""
+    from zhengtong.accounts.models import AdminRole
+    from zhengtong.accounts.tests.factories import AdminRoleGrantFactory, UserFactory
+
+    user = UserFactory(**({"username": username} if username else {}), otp_exempt=True)
+    AdminRoleGrantFactory(user=user, role=AdminRole.SYSTEM)
+    return user
+
+
+def make_unit_admin(unit: models.Unit, **identity_fields):
+    """A person whose main identity in `unit` has the duty 单位系统管理员; returns the login account."""
+    fields = {"unit": unit, "duty": duty(models.Duty.UNIT_ADMIN), "title": "单位系统管理员", **identity_fields}
+    return IdentityFactory(**fields).person.user
