@@ -1,6 +1,7 @@
 """系统管理员 console (R7.2, R8.2): access control, the calendar warning and editing, account operations."""
 from __future__ import annotations
 
+import html
 from datetime import date
 
 import pytest
@@ -239,7 +240,7 @@ def test_reset_password_shows_a_temporary_password_once(admin_client, sysadmin):
     assert response.status_code == 302
     page = admin_client.get(response["Location"]).content.decode()
     assert "已为 <strong>forgetful</strong> 重置密码" in page
-    temporary = page.split('<code class="temp-password-value">')[1].split("</code>")[0]
+    temporary = html.unescape(page.split('<code class="temp-password-value">')[1].split("</code>")[0])
     target.refresh_from_db()
     assert target.check_password(temporary)
     assert target.must_change_password
