@@ -34,6 +34,20 @@ def test_production_settings_pass_check_deploy():
     assert "no issues" in result.stdout
 
 
+@pytest.mark.parametrize(("redis_url", "backend", "huey"), [
+    ("", "FileBasedCache", "SqliteHuey"),
+    ("redis://127.0.0.1:6379/0", "RedisCache", "RedisHuey"),
+])
+def test_production_workers_share_cache_and_queue(tmp_path, redis_url, backend, huey):
+    """Rate limits count in the cache, so gunicorn's workers must share it: Redis when set, else files."""
+    env = production_env(REDIS_URL=redis_url, DATA_DIR=str(tmp_path))
+    code = "from django.conf import settings as s; print(s.CACHES['default']['BACKEND'], s.HUEY['huey_class'])"
+    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert backend in result.stdout and huey in result.stdout
+
+
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL"])
 def test_production_settings_refuse_to_start_without_secret_or_postgres(missing):
     env = production_env(**{missing: ""})

@@ -2,7 +2,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
-from .base import DATABASES
+from .base import DATA_DIR, DATABASES, REDIS_URL
 from .variables import value
 
 DEBUG = False
@@ -12,6 +12,12 @@ if not value("SECRET_KEY"):
 SECRET_KEY = value("SECRET_KEY")
 if "postgresql" not in DATABASES["default"]["ENGINE"]:
     raise ImproperlyConfigured("Production requires PostgreSQL: set DATABASE_URL=postgres://…")
+
+if not REDIS_URL:
+    # Login and token rate limits count in the cache: gunicorn's workers must share one, so without
+    # Redis use files on this host rather than per-process memory.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(DATA_DIR / "cache")}}
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = True
