@@ -15,3 +15,5 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["NAME"] = DATA_DIR / "test.sqlite3"
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-run.sqlite3")}
 ALLOWED_HOSTS = ["*"]
+# Live-server request threads must not leave connections open past the test database's teardown.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
