@@ -106,6 +106,15 @@ def test_no_asset_loads_from_the_internet():
     assert offenders == []
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/accounts/login/", "/api/v1/docs"])
+def test_rendered_pages_reference_only_local_assets(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    external = re.findall(r'(?:src|href)="(https?://[^"]+)"', response.content.decode())
+    assert external == []
+
+
 def test_configuration_docs_match_the_declared_variables():
     from zhengtong.settings.variables import render_markdown
 

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "csp",
     "django_htmx",
     "huey.contrib.djhuey",
+    "ninja",  # serves the API docs' Swagger UI from its own static files instead of a CDN
     "zhengtong.core",
     "zhengtong.audit",
     "zhengtong.accounts",
