@@ -187,20 +187,21 @@
       this.root.setAttribute("aria-busy", "true");
       try {
         let options = [];
-        if (this.mode === "units" || this.mode === "browse") {
-          const data = await getJSON(`${this.api}units?${params({ limit: this.mode === "browse" ? "6" : "20" })}`, signal);
-          options = options.concat(data.items.map((unit) => this.unitOption(unit)));
-        }
-        if (this.mode !== "units") {
-          const data = await getJSON(`${this.api}people?${params({})}`, signal);
-          for (const person of data.items) {
-            if (this.mode === "identities") {
-              for (const identity of person.identities || []) options.push(this.identityOption(person, identity));
-            } else {
-              options.push(this.personOption(person));
-            }
+        const wantUnits = this.mode === "units" || this.mode === "browse";
+        const wantPeople = this.mode !== "units";
+        // the browse box lists people first (a name is what people type most), then units
+        const [peopleData, unitData] = await Promise.all([
+          wantPeople ? getJSON(`${this.api}people?${params({ limit: this.mode === "browse" ? "8" : "20" })}`, signal) : null,
+          wantUnits ? getJSON(`${this.api}units?${params({ limit: this.mode === "browse" ? "5" : "20" })}`, signal) : null,
+        ]);
+        for (const person of peopleData ? peopleData.items : []) {
+          if (this.mode === "identities") {
+            for (const identity of person.identities || []) options.push(this.identityOption(person, identity));
+          } else {
+            options.push(this.personOption(person));
           }
         }
+        if (unitData) options = options.concat(unitData.items.map((unit) => this.unitOption(unit)));
         if (this.search.value.trim() !== query) return; // typed on meanwhile
         this.options = options;
         this.active = options.length ? 0 : -1;
@@ -241,7 +242,13 @@
 
     renderResults() {
       this.results.replaceChildren();
+      let group = "";
       this.options.forEach((option, index) => {
+        if (this.mode === "browse" && option.kind !== group) {
+          group = option.kind;
+          this.results.append(el("li", { role: "presentation", className: "org-picker-group",
+            text: group === "unit" ? "单位" : "人员" }));
+        }
         const selected = this.selected.has(option.id) && this.mode !== "browse";
         const li = el("li", {
           role: "option", id: `${this.results.id}-${index}`, className: "org-picker-option",
@@ -249,7 +256,6 @@
           dataset: { index: String(index), id: option.id, kind: option.kind },
         },
         el("span", { className: "org-option-main" },
-          el("span", { className: "org-option-kind", text: option.kind === "unit" ? "单位" : "人员" }),
           el("span", { className: "org-option-name", text: option.label }),
           selected ? el("span", { className: "org-option-check", text: "已选" }) : null),
         option.sub ? el("span", { className: "org-option-sub", text: option.sub }) : null);
@@ -271,7 +277,7 @@
         li.setAttribute("aria-selected", index === this.active ? "true" : "false");
         li.classList.toggle("is-active", index === this.active);
       });
-      const current = this.active >= 0 ? this.results.children[this.active] : null;
+      const current = this.active >= 0 ? document.getElementById(`${this.results.id}-${this.active}`) : null;
       if (current && !this.results.hidden) {
         this.search.setAttribute("aria-activedescendant", current.id);
         current.scrollIntoView({ block: "nearest" });
