@@ -4,12 +4,11 @@ With SHOTS_DIR set, each test also saves screenshots there (desktop 1280 and pho
 """
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
+from tests.support import screenshot
 from zhengtong.accounts.lockout import LOCKED_MESSAGE
 from zhengtong.accounts.models import AdminRole
 from zhengtong.accounts.tests.conftest import current_code, enrolled_device
@@ -19,12 +18,6 @@ from zhengtong.org.tests.factories import DepartmentFactory, DutyFactory, Identi
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-
-def shot(page, name: str) -> None:
-    folder = os.environ.get("SHOTS_DIR")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 def clerk(username="bgs.test"):
@@ -38,13 +31,16 @@ def clerk(username="bgs.test"):
 def test_login_through_the_form_lands_on_the_workspace(live_server, page, phone_page, login):
     user = clerk()
     page.goto(f"{live_server.url}/accounts/login/")
-    shot(page, "login-desktop")
+    screenshot(page, "login-desktop")
     phone_page.goto(f"{live_server.url}/accounts/login/")
-    shot(phone_page, "login-phone")
+    screenshot(phone_page, "login-phone")
     login(user.username)
     assert page.url == f"{live_server.url}/"
     assert page.locator(".greeting h1").inner_text().startswith("王晓明")
-    shot(page, "workspace-after-login")
+    screenshot(page, "home-desktop")
+    login(user.username, target=phone_page)
+    assert phone_page.locator(".greeting h1").inner_text().startswith("王晓明")
+    screenshot(phone_page, "home-phone")
 
 
 def test_r7_1_lockout_message_is_the_same_for_unknown_accounts(live_server, page):
@@ -59,7 +55,7 @@ def test_r7_1_lockout_message_is_the_same_for_unknown_accounts(live_server, page
             page.wait_for_load_state("networkidle")
         seen[username] = page.locator("[data-testid=login-error]").inner_text()
     assert seen[user.username] == seen["no.such.user"] == LOCKED_MESSAGE
-    shot(page, "login-locked")
+    screenshot(page, "login-locked")
 
 
 def test_r7_1_second_factor_step(live_server, page, phone_page):
@@ -71,7 +67,7 @@ def test_r7_1_second_factor_step(live_server, page, phone_page):
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r".*/accounts/login/otp/$"))
     assert "动态口令验证" in page.content()
-    shot(page, "login-otp-desktop")
+    screenshot(page, "login-otp-desktop")
     page.fill("input[name=token]", "000000" if current_code(device) != "000000" else "111111")
     page.click("button[type=submit]")
     assert "动态口令不正确" in page.locator("[data-testid=login-error]").inner_text()
@@ -85,7 +81,7 @@ def test_r7_1_second_factor_step(live_server, page, phone_page):
     phone_page.fill("input[name=password]", "Demo@2026")
     phone_page.click("button[type=submit]")
     phone_page.wait_for_url(re.compile(r".*/accounts/login/otp/$"))
-    shot(phone_page, "login-otp-phone")
+    screenshot(phone_page, "login-otp-phone")
 
 
 def test_profile_and_enrollment_pages(live_server, page, phone_page, login):
@@ -93,16 +89,16 @@ def test_profile_and_enrollment_pages(live_server, page, phone_page, login):
     login(user.username)
     page.goto(f"{live_server.url}/accounts/profile/")
     assert page.get_by_role("link", name="AB岗委托设置").count() == 1
-    shot(page, "profile-desktop")
+    screenshot(page, "profile-desktop")
     page.get_by_role("link", name="绑定动态口令").click()
     page.wait_for_url(re.compile(r".*/accounts/otp/enroll/$"))
     assert page.locator("img.otp-qr").evaluate("img => img.naturalWidth") > 0  # the data: SVG passes the CSP
-    shot(page, "otp-enroll-desktop")
+    screenshot(page, "otp-enroll-desktop")
     login(user.username, target=phone_page)
     phone_page.goto(f"{live_server.url}/accounts/profile/")
-    shot(phone_page, "profile-phone")
+    screenshot(phone_page, "profile-phone")
     phone_page.goto(f"{live_server.url}/accounts/otp/enroll/")
-    shot(phone_page, "otp-enroll-phone")
+    screenshot(phone_page, "otp-enroll-phone")
 
 
 def test_secadmin_console(live_server, page, phone_page, login):
@@ -119,7 +115,7 @@ def test_secadmin_console(live_server, page, phone_page, login):
     page.select_option("select[name=role]", "sysadmin")
     page.get_by_role("button", name="授予").click()
     assert "不能与系统管理员或安全保密管理员角色由同一账号兼任" in page.locator(".grant-error").inner_text()
-    shot(page, "secadmin-desktop")
+    screenshot(page, "secadmin-desktop")
     login(secadmin.username, target=phone_page)
     phone_page.goto(f"{live_server.url}/console/secadmin/")
-    shot(phone_page, "secadmin-phone")
+    screenshot(phone_page, "secadmin-phone")

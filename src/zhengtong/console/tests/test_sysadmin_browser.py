@@ -1,12 +1,11 @@
 """Browser test of the 系统管理员 console (R8.2): the 2027 warning, adding a holiday, phone width."""
 from __future__ import annotations
 
-import os
 from datetime import date
-from pathlib import Path
 
 import pytest
 
+from tests.support import screenshot
 from zhengtong.accounts.models import AdminRole
 from zhengtong.accounts.tests.factories import AdminRoleGrantFactory, UserFactory
 from zhengtong.console import sysadmin_views
@@ -15,13 +14,8 @@ from zhengtong.org.tests.factories import IdentityFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path(os.environ.get("SHOTS_DIR", "/tmp/shots/sysadmin"))
 WARNING_2027 = "2027 年节假日安排尚未录入，期限计算将报错，请于国务院办公厅公布后录入"
 
-
-def shot(page, name: str, *, full_page: bool = True) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 @pytest.fixture
@@ -48,7 +42,7 @@ def test_r8_2_sysadmin_sees_the_2027_warning_and_adds_a_holiday(page, live_serve
     page.goto(f"{live_server.url}/console/sysadmin/")
     assert page.locator(".calendar-banner").first.inner_text().startswith(WARNING_2027)
     assert page.locator(".counter-label", has_text="已锁定账号").count() == 1
-    shot(page, "home-desktop")
+    screenshot(page, "sysadmin-home-desktop")
 
     page.click("text=录入 2027 年安排")
     page.wait_for_load_state("networkidle")
@@ -65,12 +59,12 @@ def test_r8_2_sysadmin_sees_the_2027_warning_and_adds_a_holiday(page, live_serve
     assert "day-holiday" in cell.get_attribute("class")
     assert "春节" in cell.inner_text()
     assert HolidayDate.objects.filter(date=date(2027, 2, 8), kind="holiday").exists()
-    shot(page, "calendar-2027-desktop")
+    screenshot(page, "sysadmin-calendar-2027-desktop")
 
     page.goto(f"{live_server.url}/console/sysadmin/calendar/2026/")
     assert "day-makeup" in page.locator('td[data-date="2026-02-14"]').get_attribute("class")
     assert "day-holiday" in page.locator('td[data-date="2026-10-01"]').get_attribute("class")
-    shot(page, "calendar-2026-desktop")
+    screenshot(page, "sysadmin-calendar-2026-desktop")
 
 
 def test_sysadmin_console_at_phone_width(phone_page, live_server, sysadmin):
@@ -81,22 +75,22 @@ def test_sysadmin_console_at_phone_width(phone_page, live_server, sysadmin):
     # nothing wider than the screen
     width = phone_page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
-    shot(phone_page, "home-phone")
+    screenshot(phone_page, "sysadmin-home-phone")
     phone_page.goto(f"{live_server.url}/console/sysadmin/calendar/2026/")
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390
-    shot(phone_page, "calendar-2026-phone")
-    shot(phone_page, "calendar-2026-phone-top", full_page=False)
+    screenshot(phone_page, "sysadmin-calendar-2026-phone")
+    screenshot(phone_page, "sysadmin-calendar-2026-phone-top", full_page=False)
     phone_page.locator('td[data-date="2026-02-14"]').scroll_into_view_if_needed()
-    shot(phone_page, "calendar-2026-phone-february", full_page=False)
+    screenshot(phone_page, "sysadmin-calendar-2026-phone-february", full_page=False)
     phone_page.locator("#set-day").scroll_into_view_if_needed()
-    shot(phone_page, "calendar-2026-phone-forms", full_page=False)
+    screenshot(phone_page, "sysadmin-calendar-2026-phone-forms", full_page=False)
     phone_page.goto(f"{live_server.url}/console/sysadmin/accounts/")
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390
-    shot(phone_page, "accounts-phone")
+    screenshot(phone_page, "sysadmin-accounts-phone")
 
 
 def test_accounts_page_desktop(page, live_server, sysadmin):
     _logged_in(page, live_server, sysadmin.username)
     page.goto(f"{live_server.url}/console/sysadmin/accounts/")
     assert page.locator("table.accounts").count() == 1
-    shot(page, "accounts-desktop")
+    screenshot(page, "sysadmin-accounts-desktop")
