@@ -21,10 +21,10 @@ class AuditRecord(models.Model):
     seq = models.BigIntegerField("序号", unique=True)
     time = models.DateTimeField("时间", db_index=True)
     actor_id = models.BigIntegerField("操作人账号ID", null=True, blank=True, db_index=True)
-    actor_username = models.CharField("操作人账号", max_length=150, blank=True, db_index=True)
+    actor_username = models.CharField("操作人账号", max_length=150, blank=True)
     actor_name = models.CharField("操作人姓名", max_length=50, blank=True)
     identity_id = models.BigIntegerField("身份ID", null=True, blank=True)
-    unit_id = models.BigIntegerField("单位ID", null=True, blank=True, db_index=True)
+    unit_id = models.BigIntegerField("单位ID", null=True, blank=True)
     unit_name = models.CharField("单位", max_length=100, blank=True)
     ip = models.CharField("IP地址", max_length=45, blank=True)
     channel = models.CharField("渠道", max_length=10, blank=True)
@@ -45,7 +45,15 @@ class AuditRecord(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "审计记录"
         ordering = ["-seq"]
-        indexes = [models.Index(fields=["action", "time"]), models.Index(fields=["unit_id", "time"])]
+        # The auditor's console lists newest first (ORDER BY seq DESC) under one filter at a time; an
+        # index ending in seq serves "filter, then the next page before seq N" without sorting.
+        indexes = [
+            models.Index(fields=["actor_username", "seq"], name="audit_actor_seq_idx"),
+            models.Index(fields=["actor_name", "seq"], name="audit_actor_name_seq_idx"),
+            models.Index(fields=["unit_id", "seq"], name="audit_unit_seq_idx"),
+            models.Index(fields=["action", "seq"], name="audit_action_seq_idx"),
+            models.Index(fields=["outcome", "seq"], name="audit_outcome_seq_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.actor_username}"
@@ -64,3 +72,6 @@ class AuditChainHead(models.Model):
 
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.hash}"
