@@ -172,7 +172,10 @@
         this.say("");
         return;
       }
-      this.timer = setTimeout(() => this.runSearch(query), DEBOUNCE_MS);
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.runSearch(query);
+      }, DEBOUNCE_MS);
     }
 
     async runSearch(query) {
@@ -299,7 +302,9 @@
         // Enter never submits the surrounding form from the search box.
         event.preventDefault();
         if (this.timer && this.search.value.trim()) {
+          // typed faster than the debounce: search now instead of waiting
           clearTimeout(this.timer);
+          this.timer = null;
           this.runSearch(this.search.value.trim());
           return;
         }
@@ -489,7 +494,11 @@
     }
 
     onTreeClick(event) {
-      const twisty = event.target.closest(".org-twisty");
+      let twisty = event.target.closest(".org-twisty");
+      if (!twisty && event.target.closest(".org-tree-label")) {
+        // the name of a unit or department opens it too (a bigger target than the arrow)
+        twisty = event.target.closest(".org-tree-row").querySelector(".org-twisty");
+      }
       if (twisty) {
         const node = twisty.closest("li");
         const children = node.querySelector(":scope > .org-tree-children");
