@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import import_views, views
 
 app_name = "org"
 urlpatterns = [
@@ -18,4 +18,8 @@ urlpatterns = [
     # AB岗 (linked from the profile page)
     path("delegations/", views.delegations, name="delegations"),
     path("delegations/<int:delegation_id>/revoke/", views.delegation_revoke, name="delegation_revoke"),
+    # .xlsx import/export (import_views.py; linked from the 系统管理员 console)
+    path("import/", import_views.import_page, name="import"),
+    path("import/confirm/", import_views.import_confirm, name="import_confirm"),
+    path("export/", import_views.export, name="export"),
 ]
