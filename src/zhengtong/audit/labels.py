@@ -75,6 +75,16 @@ OBJECT_LABELS = {
     "audit.chain": "审计链",
 }
 
+DETAIL_LABELS = {
+    "channel": "渠道", "reason": "原因", "needs": "所需权限", "role": "角色", "console": "控制台", "path": "路径",
+    "code": "错误代码", "operation": "操作", "devices": "动态口令设备数", "replaced_devices": "替换的设备数",
+    "token_id": "令牌ID", "attempts_cleared": "清除的失败记录数", "platform_wide": "全平台",
+    "summary": "结果", "checked": "已校验条数", "first_seq": "起始序号", "last_seq": "截止序号",
+    "head_seq": "链头序号", "head_hash": "链头哈希", "purged_through": "已清理至序号", "seconds": "用时（秒）",
+    "requested_by": "发起人账号ID", "broken": "断裂位置", "before": "清理截止日期", "retention_days": "保存期限（天）",
+    "deleted": "删除条数", "last_hash": "最后删除记录的哈希", "filter": "筛选条件", "rows": "行数",
+}
+
 CHANNEL_LABELS = {"web": "网页", "api": "接口", "command": "命令", "task": "后台任务", "system": "系统"}
 CATEGORY_LABELS = {"security": "安全事件", "business": "业务操作"}
 

@@ -132,7 +132,7 @@ def record_detail(user, seq: int) -> dict:
         raise NotFound("audit.record_not_found", f"第 {seq} 条审计记录不存在（可能已按保存期限清理）")
     prev = AuditRecord.objects.filter(seq=seq - 1).values("seq", "hash").first()
     if prev is not None:
-        linked, link_note = prev["hash"] == rec.prev_hash, f"与第 {seq - 1} 条记录的哈希"
+        linked, link_note = prev["hash"] == rec.prev_hash, f"第 {seq - 1} 条记录的哈希"
     elif seq == 1:
         linked, link_note = rec.prev_hash == GENESIS_HASH, "链首（创世哈希）"
     else:
@@ -178,7 +178,7 @@ def readable_changes(rec: AuditRecord) -> list[dict]:
 
 
 def readable_detail(detail: dict | None) -> list[tuple[str, str]]:
-    return [(key, show_value(value)) for key, value in (detail or {}).items()]
+    return [(labels.DETAIL_LABELS.get(key, key), show_value(value)) for key, value in (detail or {}).items()]
 
 
 def changes_text(rec: AuditRecord) -> str:

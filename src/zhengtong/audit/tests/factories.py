@@ -24,14 +24,22 @@ class AuditRecordFactory(factory.Factory):
     action = factory.Sequence(lambda n: f"test.action{n % 5}")
     category = "business"
     outcome = AuditRecord.Outcome.SUCCESS
-    object_type = "test.thing"
-    object_id = factory.Sequence(lambda n: str(n))
-    object_repr = factory.Sequence(lambda n: f"测试对象{n}")
+    obj = None
+    no_object = False  # True: a record about no object at all (a failed login by user name)
+    object_type = ""
+    object_id = ""
+    object_repr = ""
     changes = factory.LazyFunction(dict)
     detail = factory.LazyFunction(dict)
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
+        if kwargs.pop("no_object"):
+            pass
+        elif kwargs["obj"] is None and not kwargs["object_type"]:  # an object of no real model
+            n = AuditRecord.objects.count() + 1
+            kwargs.update(object_type="test.thing", object_id=kwargs["object_id"] or str(n),
+                          object_repr=kwargs["object_repr"] or f"测试对象{n}")
         return services.record(kwargs.pop("action"), **kwargs)
 
     @classmethod
