@@ -14,11 +14,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db import connection
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
 
 from zhengtong.core.errors import NotFound, ServiceError
 
-from .models import Department, Identity, Person, Unit
+from .models import Department, Duty, Identity, Person, Unit
 
 MAX_QUERY_LENGTH = 50
 MAX_LIMIT = 50
@@ -148,40 +149,84 @@ def _match(q: str, *, substring_fields: tuple[str, ...], pinyin_substring: bool 
 
 # --- people ---------------------------------------------------------------------------------------------
 
+def _like(value: str) -> str:
+    """`value` for use inside a LIKE pattern: its own %, _ and \\ match literally."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _ids(values) -> tuple[str, list[int]]:
+    ids = [int(v) for v in values]
+    return ", ".join(["%s"] * len(ids)) or "NULL", ids
+
+
 def search_people(q: str, *, limit: int = 20, unit_ids=None, active_only: bool = True) -> list[PersonHit]:
     """People whose name, full pinyin or initials match `q`, best first, with their (active) identities.
 
+    Same-rank hits come leaders first: by the duty rank of the person's main post, then pinyin.
     `unit_ids` keeps people holding a post in one of those units and lists only those posts.
+
+    Hand-written SQL (two statements): this runs on every keystroke of every picker, and building the
+    equivalent ORM expression cost more than the query itself (bench/run.py, docs/PERFORMANCE.md).
     """
     q = normalise_query(q)
-    match, score = _match(q, substring_fields=("name",))
-    people = Person.objects.filter(match)
-    posts = Identity.objects.filter(person_id=OuterRef("pk"))
+    person, identity = Person._meta.db_table, Identity._meta.db_table
+    duty, unit, dept = Duty._meta.db_table, Unit._meta.db_table, Department._meta.db_table
+    # PostgreSQL's LIKE escapes with a backslash by default; SQLite needs it said (and then cannot use
+    # an index for LIKE, which it would not anyway: its LIKE is case-insensitive)
+    esc = "" if connection.vendor == "postgresql" else " ESCAPE '\\'"
+    lq = _like(q)
+    if LETTERS.match(q):
+        def exact_reading(field: str) -> str:  # q is one whole reading: 'q', 'q …', '… q', '… q …'
+            return f"p.{field} = %s OR p.{field} LIKE %s{esc} OR p.{field} LIKE %s{esc} OR p.{field} LIKE %s{esc}"
+
+        exact = [q, lq + " %", "% " + lq, "% " + lq + " %"]
+        score = f"CASE WHEN {exact_reading('pinyin')} THEN 2 WHEN {exact_reading('initials')} THEN 3 ELSE 4 END"
+        # the first reading by the pattern-ops indexes; the others only among rows with several readings
+        # (partial index org_person_several_readings, migration 0003)
+        match = (f"(p.pinyin LIKE %s{esc} OR p.initials LIKE %s{esc} OR (p.pinyin LIKE '%% %%' "
+                 f"AND (p.pinyin LIKE %s{esc} OR p.initials LIKE %s{esc})))")
+        params, score_params = [lq + "%", lq + "%", "% " + lq + "%", "% " + lq + "%"], exact + exact
+    else:
+        score = f"CASE WHEN p.name = %s THEN 0 WHEN p.name LIKE %s{esc} THEN 1 ELSE 5 END"
+        match = f"p.name LIKE %s{esc}"
+        params, score_params = ["%" + lq + "%"], [q, lq + "%"]
+    where = [match]
     if active_only:
-        people = people.filter(active=True)
-        posts = posts.filter(active=True)
+        where.append("p.active")
     if unit_ids is not None:
-        unit_ids = list(unit_ids)
-        posts = posts.filter(unit_id__in=unit_ids)
-        people = people.filter(Exists(posts))
-    best_duty = Subquery(posts.order_by("duty__rank").values("duty__rank")[:1], output_field=IntegerField())
-    rows = list(people.annotate(score=score).annotate(duty_rank=best_duty)
-                .order_by("score", "duty_rank", "pinyin", "id").values_list("id", "name")[:_clamp(limit)])
-    if not rows:
-        return []
-    identities = Identity.objects.filter(person_id__in=[pk for pk, _ in rows])
-    if active_only:
-        identities = identities.filter(active=True)
-    if unit_ids is not None:
-        identities = identities.filter(unit_id__in=unit_ids)
+        marks, ids = _ids(unit_ids)
+        where.append(f"EXISTS (SELECT 1 FROM {identity} u WHERE u.person_id = p.id AND u.unit_id IN ({marks})"
+                     + (" AND u.active)" if active_only else ")"))
+        params += ids
+    sql = (f"SELECT p.id, p.name FROM {person} p "
+           f"LEFT JOIN {identity} m ON m.person_id = p.id AND m.is_main AND m.active "
+           f"LEFT JOIN {duty} d ON d.id = m.duty_id "
+           f"WHERE {' AND '.join(where)} "
+           f"ORDER BY {score}, COALESCE(d.rank, {NO_RANK}), p.pinyin, p.id LIMIT {_clamp(limit)}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params + score_params)  # WHERE's parameters come first, then ORDER BY's
+        rows = cursor.fetchall()
+        if not rows:
+            return []
+        marks, person_ids = _ids(pk for pk, _ in rows)
+        where, params = [f"i.person_id IN ({marks})"], list(person_ids)
+        if active_only:
+            where.append("i.active")
+        if unit_ids is not None:
+            marks, ids = _ids(unit_ids)
+            where.append(f"i.unit_id IN ({marks})")
+            params += ids
+        cursor.execute(
+            f"SELECT i.id, i.person_id, i.unit_id, u.name, i.department_id, dp.name, d.name, d.code, i.title, i.is_main "
+            f"FROM {identity} i JOIN {unit} u ON u.id = i.unit_id JOIN {duty} d ON d.id = i.duty_id "
+            f"LEFT JOIN {dept} dp ON dp.id = i.department_id WHERE {' AND '.join(where)} "
+            f'ORDER BY i.is_main DESC, d.rank, u."order", i.id', params)
+        posts = cursor.fetchall()
     by_person: dict[int, list[IdentityBrief]] = {}
-    for row in identities.order_by("-is_main", "duty__rank", "unit__order", "id").values(
-            "id", "person_id", "unit_id", "unit__name", "department_id", "department__name", "duty__name",
-            "duty__code", "title", "is_main"):
-        by_person.setdefault(row["person_id"], []).append(IdentityBrief(
-            id=row["id"], unit_id=row["unit_id"], unit_name=row["unit__name"], department_id=row["department_id"],
-            department_name=row["department__name"], duty=row["duty__name"], title=row["title"],
-            is_main=row["is_main"], duty_code=row["duty__code"]))
+    for pk, person_id, unit_id, unit_name, dept_id, dept_name, duty_name, duty_code, title, is_main in posts:
+        by_person.setdefault(person_id, []).append(IdentityBrief(
+            id=pk, unit_id=unit_id, unit_name=unit_name, department_id=dept_id, department_name=dept_name,
+            duty=duty_name, title=title, is_main=bool(is_main), duty_code=duty_code))
     return [PersonHit(person_id=pk, name=name, identities=by_person.get(pk, [])) for pk, name in rows]
 
 

@@ -80,7 +80,7 @@ def test_limit_and_like_wildcards_are_literal(unit):
     for i in range(5):
         post(f"王{'一二三四五'[i]}", unit)
     assert len(search_people("w", limit=3)) == 3
-    assert search_people("%") == [] and search_people("_") == []
+    assert search_people("%") == [] and search_people("_") == [] and search_people("\\") == []
 
 
 @pytest.mark.parametrize("q", ["", "   ", "x" * 51])
