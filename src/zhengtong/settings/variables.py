@@ -53,8 +53,8 @@ VARIABLES: list[Variable] = [
              "verified the certificate; only `SUCCESS` is accepted."),
     Variable("TRUSTED_PROXY_IPS", "127.0.0.1", "Comma-separated addresses of reverse proxies whose "
              "X-Forwarded-For and client-certificate headers are believed."),
-    Variable("AUDIT_RETENTION_DAYS", "180", "Audit records younger than this can never be purged (R7.1: at least "
-             "180)."),
+    Variable("AUDIT_RETENTION_DAYS", "180", "Days audit records are kept at least: `manage.py purge_audit` refuses "
+             "to remove younger records. A value below 180 counts as 180 (R7.1). See docs/audit.md."),
     Variable("EMAIL_HOST", "127.0.0.1", "SMTP server for notifications."),
     Variable("EMAIL_PORT", "25", "SMTP port."),
     Variable("DEFAULT_FROM_EMAIL", "zhengtong@localhost", "Sender address of notifications."),
