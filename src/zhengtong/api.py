@@ -10,6 +10,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from zhengtong.accounts.api import me_router
 from zhengtong.accounts.api import router as accounts_router
 from zhengtong.accounts.auth import API_AUTH
+from zhengtong.audit.api import router as audit_router
 from zhengtong.core.api import router as core_router
 from zhengtong.core.errors import ServiceError
 from zhengtong.org.api import router as org_router
@@ -68,3 +69,4 @@ api.add_router("/auth", accounts_router)
 api.add_router("/", me_router)
 api.add_router("/org", org_router)
 api.add_router("/calendar", core_router)
+api.add_router("/audit", audit_router)
