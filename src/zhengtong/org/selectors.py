@@ -165,7 +165,7 @@ def search_people(q: str, *, limit: int = 20, unit_ids=None, active_only: bool =
     Same-rank hits come leaders first: by the duty rank of the person's main post, then pinyin.
     `unit_ids` keeps people holding a post in one of those units and lists only those posts.
 
-    Hand-written SQL (two statements): this runs on every keystroke of every picker, and building the
+    Hand-written SQL, one statement: this runs on every keystroke of every picker, and building the
     equivalent ORM expression cost more than the query itself (bench/run.py, docs/PERFORMANCE.md).
     """
     q = normalise_query(q)
@@ -198,36 +198,37 @@ def search_people(q: str, *, limit: int = 20, unit_ids=None, active_only: bool =
         where.append(f"EXISTS (SELECT 1 FROM {identity} u WHERE u.person_id = p.id AND u.unit_id IN ({marks})"
                      + (" AND u.active)" if active_only else ")"))
         params += ids
-    sql = (f"SELECT p.id, p.name FROM {person} p "
-           f"LEFT JOIN {identity} m ON m.person_id = p.id AND m.is_main AND m.active "
-           f"LEFT JOIN {duty} d ON d.id = m.duty_id "
-           f"WHERE {' AND '.join(where)} "
-           f"ORDER BY {score}, COALESCE(d.rank, {NO_RANK}), p.pinyin, p.id LIMIT {_clamp(limit)}")
+    join = ["i.person_id = h.id"]
+    join_params: list[int] = []
+    if active_only:
+        join.append("i.active")
+    if unit_ids is not None:
+        marks, ids = _ids(unit_ids)
+        join.append(f"i.unit_id IN ({marks})")
+        join_params = ids
+    # one statement: the ranked hits (CTE), then each hit's posts
+    sql = (f"WITH hits AS (SELECT p.id, p.name, p.pinyin, {score} AS score, COALESCE(d.rank, {NO_RANK}) AS duty_rank "
+           f"FROM {person} p LEFT JOIN {identity} m ON m.person_id = p.id AND m.is_main AND m.active "
+           f"LEFT JOIN {duty} d ON d.id = m.duty_id WHERE {' AND '.join(where)} "
+           f"ORDER BY score, duty_rank, p.pinyin, p.id LIMIT {_clamp(limit)}) "
+           f"SELECT h.id, h.name, i.id, i.unit_id, u.name, i.department_id, dp.name, d.name, d.code, i.title, "
+           f"i.is_main FROM hits h LEFT JOIN {identity} i ON {' AND '.join(join)} "
+           f"LEFT JOIN {unit} u ON u.id = i.unit_id LEFT JOIN {duty} d ON d.id = i.duty_id "
+           f"LEFT JOIN {dept} dp ON dp.id = i.department_id "
+           f'ORDER BY h.score, h.duty_rank, h.pinyin, h.id, i.is_main DESC, d.rank, u."order", i.id')
     with connection.cursor() as cursor:
-        cursor.execute(sql, params + score_params)  # WHERE's parameters come first, then ORDER BY's
+        cursor.execute(sql, score_params + params + join_params)  # in the order they appear
         rows = cursor.fetchall()
-        if not rows:
-            return []
-        marks, person_ids = _ids(pk for pk, _ in rows)
-        where, params = [f"i.person_id IN ({marks})"], list(person_ids)
-        if active_only:
-            where.append("i.active")
-        if unit_ids is not None:
-            marks, ids = _ids(unit_ids)
-            where.append(f"i.unit_id IN ({marks})")
-            params += ids
-        cursor.execute(
-            f"SELECT i.id, i.person_id, i.unit_id, u.name, i.department_id, dp.name, d.name, d.code, i.title, i.is_main "
-            f"FROM {identity} i JOIN {unit} u ON u.id = i.unit_id JOIN {duty} d ON d.id = i.duty_id "
-            f"LEFT JOIN {dept} dp ON dp.id = i.department_id WHERE {' AND '.join(where)} "
-            f'ORDER BY i.is_main DESC, d.rank, u."order", i.id', params)
-        posts = cursor.fetchall()
-    by_person: dict[int, list[IdentityBrief]] = {}
-    for pk, person_id, unit_id, unit_name, dept_id, dept_name, duty_name, duty_code, title, is_main in posts:
-        by_person.setdefault(person_id, []).append(IdentityBrief(
-            id=pk, unit_id=unit_id, unit_name=unit_name, department_id=dept_id, department_name=dept_name,
-            duty=duty_name, title=title, is_main=bool(is_main), duty_code=duty_code))
-    return [PersonHit(person_id=pk, name=name, identities=by_person.get(pk, [])) for pk, name in rows]
+    hits: dict[int, PersonHit] = {}
+    for person_id, name, pk, unit_id, unit_name, dept_id, dept_name, duty_name, duty_code, title, is_main in rows:
+        hit = hits.get(person_id)
+        if hit is None:
+            hit = hits[person_id] = PersonHit(person_id=person_id, name=name, identities=[])
+        if pk is not None:
+            hit.identities.append(IdentityBrief(
+                id=pk, unit_id=unit_id, unit_name=unit_name, department_id=dept_id, department_name=dept_name,
+                duty=duty_name, title=title, is_main=bool(is_main), duty_code=duty_code))
+    return list(hits.values())
 
 
 # --- units ----------------------------------------------------------------------------------------------
