@@ -7,7 +7,8 @@ Search matching (the same for people and units; `zs` and `zhangsan` both find �
 Ranking: exact name > name prefix > full-pinyin exact > initials exact > pinyin/initials prefix > substring;
 then people by their highest duty (主要负责人 first) and pinyin, units by level and order.
 
-Each search costs two SQL statements (the ranked hits, then their identities) whatever the hit count.
+A people search is one SQL statement (the ranked hits joined to their identities), a unit search one too,
+whatever the hit count.
 """
 from __future__ import annotations
 
