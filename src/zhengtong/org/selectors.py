@@ -5,7 +5,7 @@ Search matching (the same for people and units; `zs` and `zhangsan` both find �
 - letters match the pinyin keys kept on the row (`pinyin`: full pinyin, `initials`: first letters; both
   space-separated when a name has several readings, e.g. 曾 zeng/ceng): exact or prefix of any reading.
 Ranking: exact name > name prefix > full-pinyin exact > initials exact > pinyin/initials prefix > substring;
-then people by their highest duty (主要负责人 first) and pinyin, units by level and order.
+then people by the duty of their main post (主要负责人 first) and pinyin, units by level and order.
 
 A people search is one SQL statement (the ranked hits joined to their identities), a unit search one too,
 whatever the hit count.
