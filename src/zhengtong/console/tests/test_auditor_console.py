@@ -222,3 +222,4 @@ def test_pending_verification_polls_for_its_result(auditor_client, auditor):
     services.security_event(services.VERIFY_REQUESTED_ACTION, user=auditor)
     panel = auditor_client.get(reverse("console:auditor_verify_status")).content.decode()
     assert 'hx-trigger="every 3s"' in panel and "校验中" in panel
+    assert '"X-Background": "1"' in panel  # polling is not activity for the idle timeout
