@@ -33,6 +33,19 @@ def _departments(unit: Unit):
     return Department.objects.filter(unit=unit, active=True).order_by("order", "id")
 
 
+class DepartmentChoiceField(forms.ModelChoiceField):
+    """Departments of one unit, shown by their own name (str() prefixes the unit's)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", Department.objects.none())
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("empty_label", "（无，直属本单位）")
+        super().__init__(**kwargs)
+
+    def label_from_instance(self, obj):
+        return obj.name
+
+
 def _duties(platform_admin: bool):
     duties = Duty.objects.all()
     # only the platform 系统管理员 may make someone a 单位系统管理员 (org.services._check_duty_grant)
@@ -41,8 +54,7 @@ def _duties(platform_admin: bool):
 
 class DepartmentForm(forms.Form):
     name = forms.CharField(label="名称", max_length=100, widget=forms.TextInput(attrs={"placeholder": "如：秘书科"}))
-    parent = forms.ModelChoiceField(label="上级部门", queryset=Department.objects.none(), required=False,
-                                    empty_label="（无，直属本单位）")
+    parent = DepartmentChoiceField(label="上级部门")
     order = forms.IntegerField(label="排序", min_value=0, max_value=100000, initial=0,
                                help_text="数字越小越靠前")
 
@@ -70,8 +82,7 @@ class PersonCreateForm(PersonFieldsForm):
                                help_text="英文字母、数字或 _ . @ -，如 zhangsan 或 bgs.zhangsan",
                                widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none",
                                                              "spellcheck": "false"}))
-    department = forms.ModelChoiceField(label="内设机构", queryset=Department.objects.none(), required=False,
-                                        empty_label="（无，直属本单位）")
+    department = DepartmentChoiceField(label="内设机构")
     duty = forms.ModelChoiceField(label="职责", queryset=Duty.objects.none(), empty_label=None)
     title = forms.CharField(label="职务", max_length=50, required=False,
                             widget=forms.TextInput(attrs={"placeholder": "如：科员、副主任"}))
@@ -89,8 +100,7 @@ class IdentityAddForm(forms.Form):
     """新增身份: an existing person takes a post in this unit (兼职/挂职)."""
 
     person = PickerField(mode="people", label="人员", help_text="输入姓名或拼音查找，如 zs")
-    department = forms.ModelChoiceField(label="内设机构", queryset=Department.objects.none(), required=False,
-                                        empty_label="（无，直属本单位）")
+    department = DepartmentChoiceField(label="内设机构")
     duty = forms.ModelChoiceField(label="职责", queryset=Duty.objects.none(), empty_label=None)
     title = forms.CharField(label="职务", max_length=50, required=False)
     is_main = forms.BooleanField(label="设为主身份", required=False)

@@ -48,7 +48,7 @@ def label_for(obj) -> str:
     """The chip text, the same as picker.js shows for a choice made in the browser."""
     if isinstance(obj, Identity):
         where = " ".join(part for part in (
-            obj.department.name if obj.department_id else (obj.unit.short_name or obj.unit.name), obj.title) if part)
+            obj.department.name if obj.department_id else obj.unit.name, obj.title) if part)
         return f"{obj.person.name}（{where}）" if where else obj.person.name
     return obj.name
 

@@ -436,7 +436,7 @@
             byDept.get(String(key)).push(identity);
           }
         }
-        const unitName = data.unit ? data.unit.short_name || data.unit.name : "";
+        const unitName = data.unit ? data.unit.name : "";
         for (const identity of loose) list.append(this.leafNode(identity, unitName));
         for (const dept of data.departments || []) {
           const members = byDept.get(String(dept.id)) || byDept.get(dept.name) || [];
