@@ -25,6 +25,15 @@ def duty(code: str = models.Duty.CLERK) -> models.Duty:
     return DutyFactory(code=code)
 
 
+def builtin_duties() -> dict[str, models.Duty]:
+    """The built-in duties as migration 0002 creates them; transactional (browser) tests flush the tables,
+    so a later transactional test calls this to have them back."""
+    return {code: DutyFactory(code=code) for code in models.Duty.BUILTIN}
+
+
+BUILTIN_RANKS = {"principal": 10, "deputy": 20, "dept_head": 30, "clerk": 50, "doc_clerk": 60, "unit_admin": 70}
+
+
 class RegionFactory(DjangoModelFactory):
     class Meta:
         model = models.Region
@@ -65,6 +74,7 @@ class DutyFactory(DjangoModelFactory):
     code = models.Duty.CLERK
     name = factory.LazyAttribute(lambda o: models.Duty.BUILTIN.get(o.code, o.code))
     builtin = factory.LazyAttribute(lambda o: o.code in models.Duty.BUILTIN)
+    rank = factory.LazyAttribute(lambda o: BUILTIN_RANKS.get(o.code, 100))
 
 
 class PersonFactory(DjangoModelFactory):

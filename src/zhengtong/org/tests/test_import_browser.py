@@ -6,7 +6,7 @@ import pytest
 from tests.support import screenshot
 from zhengtong.org import transfer
 from zhengtong.org.models import Person
-from zhengtong.org.tests.factories import make_sysadmin
+from zhengtong.org.tests.factories import builtin_duties, make_sysadmin
 from zhengtong.org.tests.test_transfer import new_city_file, xlsx
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -14,6 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def files(tmp_path, city):
+    builtin_duties()  # an earlier transactional test may have flushed the migration's rows
     good = tmp_path / "示范市审计局.xlsx"
     good.write_bytes(new_city_file())
     bad = tmp_path / "有错误.xlsx"
