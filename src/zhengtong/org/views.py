@@ -332,6 +332,7 @@ def _person_page(request, person: Person, viewer: Viewer, form=None, status=200)
         "can_edit": viewer.manages(main_unit),
         "main_unit": Unit.objects.filter(pk=main_unit).first() if main_unit else None,
         "identities": [{"identity": i, "manage": viewer.manages(i.unit_id)} for i in identities],
+        "active_count": sum(1 for i in identities if i.active),
         "add_units": [u for u in {i.unit for i in identities if i.active} if viewer.manages(u.pk)],
         "back": _safe_next(request, _browser_url(main_unit)),
         "is_self": person.user_id == request.user.pk,
