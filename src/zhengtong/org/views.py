@@ -347,7 +347,8 @@ def person_edit(request, person_id: int):
     the person's own fields only to the administrators of the main identity's unit (services)."""
     person = get_object_or_404(Person.objects.select_related("user"), pk=person_id)
     viewer = Viewer(request.user)
-    unit_ids = set(person.identities.values_list("unit_id", flat=True))
+    unit_ids = set(person.identities.filter(active=True).values_list("unit_id", flat=True))
+    unit_ids.add(services.main_unit_id(person))
     if not any(viewer.manages(uid) for uid in unit_ids):
         try:
             require_unit_admin(request.user, services.main_unit_id(person) or -1)
