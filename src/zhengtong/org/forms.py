@@ -55,7 +55,7 @@ def _duties(platform_admin: bool):
 class DepartmentForm(forms.Form):
     name = forms.CharField(label="名称", max_length=100, widget=forms.TextInput(attrs={"placeholder": "如：秘书科"}))
     parent = DepartmentChoiceField(label="上级部门")
-    order = forms.IntegerField(label="排序", min_value=0, max_value=100000, initial=0,
+    order = forms.IntegerField(label="排序", min_value=0, max_value=100000, initial=0, required=False,
                                help_text="数字越小越靠前")
 
     def __init__(self, *args, unit: Unit, department: Department | None = None, **kwargs):
