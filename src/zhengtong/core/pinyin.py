@@ -1,7 +1,7 @@
 """Pinyin keys for looking people and units up the way Chinese offices do: 张三 → zhangsan / zs."""
 from __future__ import annotations
 
-from pypinyin import Style, lazy_pinyin, pinyin
+from pypinyin import lazy_pinyin
 
 # Surnames read differently from the everyday reading of the character.
 _SURNAME_READINGS = {"曾": "zeng", "单": "shan", "解": "xie", "仇": "qiu", "朴": "piao", "查": "zha",
@@ -12,19 +12,18 @@ _SURNAME_READINGS = {"曾": "zeng", "单": "shan", "解": "xie", "仇": "qiu", "
 def full_and_initials(text: str, *, is_person_name: bool = False) -> tuple[str, str]:
     """Space-separated full-pinyin keys and initials keys for `text`.
 
-    The phrase-aware reading comes first; for a person's name the first character's other readings
-    are added too (曾 zeng/ceng, 单 shan/dan), so either reading finds the person.
+    The phrase-aware reading comes first; for a person's name whose surname is read differently as a
+    surname, that reading is added (曾 ceng → also zeng, 单 dan → also shan), so either finds the person.
+    Only those: every dictionary reading of the first character would let 董 match "zhong" and 任 "lin".
     """
     text = "".join(ch for ch in text if not ch.isspace())
     if not text:
         return "", ""
     syllables = [s.lower() for s in lazy_pinyin(text, errors=lambda chars: list(chars))]
     variants = [syllables]
-    if is_person_name:
-        first_readings = pinyin(text[0], style=Style.NORMAL, heteronym=True)[0]
-        surname = _SURNAME_READINGS.get(text[0])
-        for reading in ([surname] if surname else []) + first_readings[:3]:
-            variants.append([reading.lower(), *syllables[1:]])
+    surname = _SURNAME_READINGS.get(text[0]) if is_person_name else None
+    if surname:
+        variants.append([surname, *syllables[1:]])
     fulls = dict.fromkeys("".join(v) for v in variants)
     initials = dict.fromkeys("".join(s[:1] for s in v) for v in variants)
     return " ".join(fulls), " ".join(initials)

@@ -38,6 +38,12 @@ def test_every_reading_of_a_heteronym_surname_is_found(unit):
         assert names(search_people(q)) == ["曾小明"], q
 
 
+def test_a_surname_is_not_found_by_its_other_dictionary_readings(unit):
+    post("董帅", unit)  # 董 has the dictionary reading zhong; nobody is called that
+    assert names(search_people("dongshuai")) == ["董帅"]
+    assert names(search_people("zs")) == []
+
+
 def test_ranking_exact_then_prefix_then_pinyin_then_initials_then_substring(unit):
     post("张三丰", unit)  # name prefix of 张三
     post("李张三", unit)  # substring
