@@ -66,9 +66,8 @@ def _row(ws, rec) -> list:
 
 def export_records(user, flt: selectors.RecordFilter, *, cap: int | None = None) -> ExportFile:
     """Write the records `flt` selects, newest first, to an .xlsx file; audited."""
-    qs = selectors.filtered(user, flt)  # checks the auditor role first
     cap = cap or EXPORT_CAP
-    count, over = selectors.capped_count(qs, cap)
+    count, over = selectors.capped_count(selectors.filtered(user, flt), cap)  # checks the auditor role first
     if over:
         raise ServiceError("audit.export_too_large",
                            f"符合条件的记录超过 {cap:,} 条，无法一次导出。请缩小时间范围或增加筛选条件后分批导出。")
@@ -87,7 +86,7 @@ def export_records(user, flt: selectors.RecordFilter, *, cap: int | None = None)
     ws.append(header)
 
     written, before = 0, None
-    ordered = qs.order_by("-seq")
+    ordered = selectors.filtered(user, flt, ordered=True).order_by("-seq")
     while written < count:
         window = ordered.filter(seq__lt=before) if before is not None else ordered
         batch = list(window[:min(BATCH, count - written)])

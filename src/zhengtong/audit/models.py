@@ -29,7 +29,7 @@ class AuditRecord(models.Model):
     ip = models.CharField("IP地址", max_length=45, blank=True)
     channel = models.CharField("渠道", max_length=10, blank=True)
     action = models.CharField("操作", max_length=80, db_index=True)
-    category = models.CharField("类别", max_length=20, db_index=True, default="business",
+    category = models.CharField("类别", max_length=20, default="business",
                                 help_text="security = 安全事件；business = 业务操作")
     object_type = models.CharField("对象类型", max_length=80, blank=True)
     object_id = models.CharField("对象ID", max_length=64, blank=True)
@@ -53,6 +53,7 @@ class AuditRecord(models.Model):
             models.Index(fields=["unit_id", "seq"], name="audit_unit_seq_idx"),
             models.Index(fields=["action", "seq"], name="audit_action_seq_idx"),
             models.Index(fields=["outcome", "seq"], name="audit_outcome_seq_idx"),
+            models.Index(fields=["category", "seq"], name="audit_category_seq_idx"),
         ]
 
     def __str__(self) -> str:

@@ -223,3 +223,17 @@ def test_pending_verification_polls_for_its_result(auditor_client, auditor):
     panel = auditor_client.get(reverse("console:auditor_verify_status")).content.decode()
     assert 'hx-trigger="every 3s"' in panel and "校验中" in panel
     assert '"X-Background": "1"' in panel  # polling is not activity for the idle timeout
+
+
+@pytest.mark.parametrize("probe", [1, 2000])
+def test_action_prefix_matches_exactly_the_prefix(auditor, monkeypatch, probe):
+    """SQLite reads a prefix as a range (or LIKE when it is common): both give the same set."""
+    monkeypatch.setattr(selectors, "PREFIX_PROBE", probe)
+    for action in ["auth.login", "auth.zzz", "authx", "auth", "aut", "auth/", "accounts.unlocked"]:
+        AuditRecordFactory(action=action)
+    for ordered in (False, True):
+        flt = selectors.RecordFilter(action="auth.")
+        got = sorted(selectors.filtered(auditor, flt, ordered=ordered).values_list("action", flat=True))
+        assert got == ["auth.login", "auth.zzz"]
+    assert [r.action for r in selectors.page(auditor, selectors.RecordFilter(action="auth.")).rows] == [
+        "auth.zzz", "auth.login"]
