@@ -31,7 +31,7 @@ bench: $(STAMP)
 	$(PY) bench/run.py
 
 screenshots: $(STAMP)
-	SHOTS_DIR=docs/screenshots $(PY) -m pytest -q -n 2 --dist loadfile -m browser $(PYTEST_ARGS)
+	SHOTS_DIR=var/screenshots $(PY) -m pytest -q -n 2 --dist loadfile -m browser $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
