@@ -154,6 +154,11 @@ def browser(request):
         main = services.main_unit_id(person) if person else None
         if main:
             return redirect(_browser_url(main, person=person.pk) + f"#person-{person.pk}")
+    if unit is None and not request.GET:
+        # most visits look up colleagues: open on the viewer's own unit (the tree still offers every unit)
+        person = getattr(request.user, "person", None)
+        own = services.main_unit_id(person) if person else None
+        unit = Unit.objects.select_related("region", "parent").filter(pk=own).first() if own else None
     path = _ancestors(unit) if unit else []
     context = {
         "viewer": viewer,

@@ -23,7 +23,10 @@ def org():
 
 def test_tree_expands_and_shows_a_unit(page, live_server, login, org):
     login("wangwu")
-    page.goto(f"{live_server.url}/org/")
+    page.goto(f"{live_server.url}/org/")  # opens on 王五's own unit; 收起全部 folds the tree to the top
+    assert page.locator("#h-unit").inner_text() == "示范市教育局"
+    page.locator(".org-tree-all").click()
+    page.wait_for_load_state("networkidle")
     tree = page.locator("[data-org-tree]")
     city = tree.locator(f"li[data-unit-id='{org.city.pk}']")
     twisty = city.locator(".org-twisty").first

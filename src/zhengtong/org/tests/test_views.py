@@ -74,10 +74,17 @@ def test_browser_needs_login(client):
     assert "/accounts/login/" in response["Location"]
 
 
-def test_browser_shows_tree_and_unit_details(client, org):
+def test_browser_opens_on_the_viewers_own_unit(client, org):
     client.force_login(org.wangwu.person.user)
     page = text(client.get("/org/"))
+    assert "示范市教育局" in page and "请选择单位" not in page
+    client.force_login(make_sysadmin())  # no post of their own: the top of the tree
+    page = text(client.get("/org/"))
     assert "示范市人民政府" in page and "请选择单位" in page
+
+
+def test_browser_shows_tree_and_unit_details(client, org):
+    client.force_login(org.wangwu.person.user)
     response = client.get(f"/org/?unit={org.office.pk}")
     assert response.status_code == 200
     page = text(response)
