@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connections, models, transaction
 from django.utils import timezone
 
@@ -72,6 +73,13 @@ def snapshot(instance: models.Model, fields: list[str] | None = None) -> dict[st
     return out
 
 
+def _main_unit(user_id: int):
+    from zhengtong.org.models import Unit
+
+    return Unit.objects.filter(identities__person__user_id=user_id, identities__is_main=True,
+                               identities__active=True).only("id", "name").first()
+
+
 def record(
     action: str,
     *,
@@ -95,8 +103,12 @@ def record(
         object_id = object_id or obj.pk
         object_repr = object_repr or str(obj)[:200]
     actor_id = user.pk if user is not None else ctx.user_id
+    if user is None and actor_id is not None:
+        user = get_user_model().objects.select_related("person").filter(pk=actor_id).first()
     actor_username = (user.get_username() if user is not None else "") or username or ctx.username
     actor_name = ""
+    if unit is None and identity is None and actor_id is not None:
+        unit = _main_unit(actor_id)  # so the auditor's unit filter finds logins and other personal events
     if user is not None:
         person = getattr(user, "person", None) if user.pk else None
         # the three administrators have accounts without a person; their name is on the account
