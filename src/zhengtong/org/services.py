@@ -588,15 +588,20 @@ def create_group(actor, *, name: str, unit: Unit | None = None, description: str
     return group
 
 
-def set_group_members(actor, group: Group, identities: Iterable[Identity]) -> Group:
-    _require_unit(actor, group.unit_id)
+def _set_members(actor, holder: Group | Role, identities: Iterable[Identity], action: str) -> None:
+    """Replace a group's or role's members; audited with the member ids before and after."""
+    _require_unit(actor, holder.unit_id)
     members = _check_members(identities)
     with transaction.atomic():
-        before = sorted(group.members.values_list("id", flat=True))
-        group.members.set(members)
+        before = sorted(holder.members.values_list("id", flat=True))
+        holder.members.set(members)
         after = sorted(i.pk for i in members)
         if before != after:
-            record("org.group_members_set", user=actor, obj=group, unit=group.unit, changes={"members": [before, after]})
+            record(action, user=actor, obj=holder, unit=holder.unit, changes={"members": [before, after]})
+
+
+def set_group_members(actor, group: Group, identities: Iterable[Identity]) -> Group:
+    _set_members(actor, group, identities, "org.group_members_set")
     return group
 
 
@@ -617,14 +622,7 @@ def create_role(actor, *, code: str, name: str, unit: Unit | None = None) -> Rol
 
 
 def set_role_members(actor, role: Role, identities: Iterable[Identity]) -> Role:
-    _require_unit(actor, role.unit_id)
-    members = _check_members(identities)
-    with transaction.atomic():
-        before = sorted(role.members.values_list("id", flat=True))
-        role.members.set(members)
-        after = sorted(i.pk for i in members)
-        if before != after:
-            record("org.role_members_set", user=actor, obj=role, unit=role.unit, changes={"members": [before, after]})
+    _set_members(actor, role, identities, "org.role_members_set")
     return role
 
 
