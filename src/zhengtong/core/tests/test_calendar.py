@@ -18,6 +18,7 @@ from zhengtong.core.calendar import (
 )
 from zhengtong.core.errors import ServiceError
 from zhengtong.core.models import CalendarYear, HolidayDate
+from zhengtong.core.tests.factories import CalendarYearFactory, HolidayDateFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -134,9 +135,9 @@ def test_r8_2_one_entered_holiday_does_not_make_2027_known():
 
 
 def test_r8_2_confirmed_2027_uses_entries_over_monday_to_friday():
-    HolidayDate.objects.create(date=D(2027, 2, 8), kind="holiday", name="春节")
-    HolidayDate.objects.create(date=D(2027, 2, 20), kind="workday", name="春节")  # Saturday
-    CalendarYear.objects.create(year=2027, confirmed=True)
+    HolidayDateFactory(date=D(2027, 2, 8), name="春节")
+    HolidayDateFactory(date=D(2027, 2, 20), kind="workday", name="春节")  # Saturday
+    CalendarYearFactory(year=2027)
     calendar.invalidate()
     assert calendar.year_status(2027) == calendar.CONFIRMED
     assert not is_working_day(D(2027, 2, 8))  # Monday declared holiday

@@ -1,10 +1,12 @@
 """The workspace home (R8.1: today's place on the working-day calendar)."""
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 
 from zhengtong.org.tests.factories import IdentityFactory
 from zhengtong.web import views
+from zhengtong.web.tests.factories import NoticeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -40,3 +42,15 @@ def test_home_without_calendar_data_says_so_instead_of_failing(client, monkeypat
     response = client.get("/")
     assert response.status_code == 200
     assert "工作日历数据缺失" in response.content.decode()
+
+
+def test_home_lists_pinned_notices_first_and_only_those_the_user_may_see(client):
+    identity = IdentityFactory()
+    NoticeFactory(unit=identity.unit, title="关于报送年度总结的通知")
+    NoticeFactory(unit=identity.unit, title="关于春节值班安排的通知", pinned=True,
+                  published_at=timezone.now() - timedelta(days=3))
+    NoticeFactory(title="其他单位的内部通知")  # another unit, not platform-wide
+    client.force_login(identity.person.user)
+    page = client.get("/").content.decode()
+    assert page.index("关于春节值班安排的通知") < page.index("关于报送年度总结的通知")
+    assert "其他单位的内部通知" not in page
