@@ -16,9 +16,12 @@ from .factories import make_chain, raw, tampering
 pytestmark = pytest.mark.django_db
 
 
-def test_r7_3_daily_task_records_an_intact_chain():
+def test_r7_3_daily_task_records_an_intact_chain(caplog):
     make_chain(5)
-    assert tasks.verify_audit_chain_daily.call_local() is True
+    with caplog.at_level("INFO", logger="zhengtong.audit.tasks"):
+        assert tasks.verify_audit_chain_daily.call_local() is True
+    head = AuditRecord.objects.get(seq=5)
+    assert f"head seq 5 hash {head.hash}" in caplog.text  # the anchor kept outside the database
     rec = AuditRecord.objects.get(action=services.VERIFIED_ACTION)
     assert rec.category == "security" and rec.outcome == "success" and rec.channel == "task"
     assert rec.detail["checked"] == 5 and rec.detail["summary"] == "审计链完整：5 条记录（第 1–5 条）"
