@@ -80,7 +80,8 @@ def action_prefix(prefix: str, *, ordered: bool = False) -> dict:
     if connection.vendor != "sqlite":
         return {"action__startswith": prefix}
     bounds = {"action__gte": prefix, "action__lt": prefix[:-1] + chr(ord(prefix[-1]) + 1)}
-    if ordered and AuditRecord.objects.filter(**bounds).values("pk")[:PREFIX_PROBE].count() == PREFIX_PROBE:
+    probe = AuditRecord.objects.filter(**bounds).order_by().values("pk")[:PREFIX_PROBE]  # no sort: only a count
+    if ordered and probe.count() == PREFIX_PROBE:
         return {"action__startswith": prefix}
     return bounds
 
