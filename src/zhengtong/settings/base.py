@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "zhengtong.audit",
     "zhengtong.accounts",
     "zhengtong.org",
+    "zhengtong.flow",
     "zhengtong.console",
     "zhengtong.web",
     "zhengtong.demo",
