@@ -41,6 +41,23 @@ PAGE = """<!DOCTYPE html>
 </html>
 """
 
+# The task page's read-only diagram: navigated viewer (zoom and pan only), current node highlighted.
+VIEWER_PAGE = PAGE.replace("bpmn-modeler.production.min.js", "bpmn-navigated-viewer.production.min.js").replace(
+    "page.js", "viewer.js")
+VIEWER_JS = """
+var viewer = new BpmnJS({ container: '#canvas' });
+window.modeler = viewer;
+fetch('diagram.bpmn')
+  .then(function (response) { return response.text(); })
+  .then(function (xml) { return viewer.importXML(xml); })
+  .then(function () {
+    viewer.get('canvas').zoom('fit-viewport');
+    viewer.get('canvas').addMarker('Task_Draft', 'zt-current');
+    document.body.setAttribute('data-state', 'imported');
+  })
+  .catch(function (error) { document.body.setAttribute('data-state', 'failed: ' + error.message); });
+"""
+
 # Loaded first, so it also sees violations caused by the stylesheets and the bundle itself.
 HARNESS = """
 window.cspViolations = [];
@@ -49,7 +66,9 @@ document.addEventListener('securitypolicyviolation', function (event) {
 });
 """
 
-CSS = "html, body, #canvas { height: 100%; margin: 0; }\n"
+CSS = """html, body, #canvas { height: 100%; margin: 0; }
+.zt-current:not(.djs-connection) .djs-visual > :nth-child(1) { stroke: #c00 !important; }
+"""
 
 # The zt: moddle descriptor sketched in docs/flow-designer-notes.md (element names to be aligned with
 # the flow app's validator). tagAlias lowerCase maps type "Assignment" to the tag <zt:assignment>.
@@ -196,7 +215,7 @@ def app_csp():
 def serve_page(tmp_path):
     """serve_page(csp) → the URL of the test page served with that Content-Security-Policy header."""
     for name, text in {"index.html": PAGE, "harness.js": HARNESS, "page.css": CSS, "page.js": PAGE_JS,
-                       "diagram.bpmn": DIAGRAM}.items():
+                       "diagram.bpmn": DIAGRAM, "viewer.html": VIEWER_PAGE, "viewer.js": VIEWER_JS}.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
     (tmp_path / "vendor").symlink_to(VENDOR, target_is_directory=True)
     servers = []
@@ -365,3 +384,21 @@ def test_align_menu_icons_need_style_src_attr_hashes(page, serve_page, app_csp):
     open_align_menu(page)
     assert page.evaluate(f"getComputedStyle(document.querySelector('{first_rect}')).fill") == "none"
     assert page.evaluate("window.cspViolations") == []
+
+
+@pytest.mark.browser
+def test_navigated_viewer_highlights_the_current_node_under_the_app_csp(page, serve_page, app_csp):
+    """The task page's diagram: the lighter viewer bundle, a marker class on the current node, zoom by wheel."""
+    console = open_modeler(page, serve_page(app_csp).replace("index.html", "viewer.html"))
+    assert "起草" in page.locator("#canvas svg text").all_text_contents()
+    assert page.locator(".djs-palette").count() == 0
+    current = page.locator(".djs-element.zt-current[data-element-id=Task_Draft] .djs-visual rect").first
+    assert current.evaluate("rect => getComputedStyle(rect).stroke") == "rgb(204, 0, 0)"
+    before = page.evaluate("modeler.get('canvas').zoom()")
+    page.mouse.move(400, 300)
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -200)
+    page.keyboard.up("Control")
+    page.wait_for_function(f"modeler.get('canvas').zoom() != {before}")
+    assert page.evaluate("window.cspViolations") == []
+    assert console == []
