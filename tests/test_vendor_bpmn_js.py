@@ -254,11 +254,14 @@ def open_align_menu(page) -> None:
     page.wait_for_selector(".djs-popup")
 
 
+def directives(policy: str) -> dict[str, str]:
+    return dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+
+
 def test_app_csp_has_no_unsafe_inline(app_csp):
-    """The test below is only meaningful if it runs under the strict policy: no inline scripts or styles."""
-    directives = dict(part.strip().split(" ", 1) for part in app_csp.split(";") if part.strip())
-    assert directives["script-src"] == "'self'"
-    assert directives["style-src"] == "'self'"
+    """The browser tests are only meaningful under the strict policy: no inline scripts or styles."""
+    assert directives(app_csp)["script-src"] == "'self'"
+    assert directives(app_csp)["style-src"] == "'self'"
     assert "unsafe" not in app_csp
 
 
@@ -375,7 +378,12 @@ def test_align_menu_icons_need_style_src_attr_hashes(page, serve_page, app_csp):
     first_rect = ".djs-popup .entry svg rect"
     assert page.evaluate(f"getComputedStyle(document.querySelector('{first_rect}')).fill") != "none"
 
-    designer_csp = f"{app_csp}; style-src-attr 'unsafe-hashes' {' '.join(ALIGN_ICON_STYLE_HASHES)}"
+    # what @csp_update({"style-src-attr": [...]}) on the designer view sends
+    from csp.utils import build_policy
+
+    designer_csp = build_policy(update={"style-src-attr": ["'unsafe-hashes'", *ALIGN_ICON_STYLE_HASHES]})
+    added = " ".join(["'unsafe-hashes'", *ALIGN_ICON_STYLE_HASHES])
+    assert directives(designer_csp) == {**directives(app_csp), "style-src-attr": added}
     console = open_modeler(page, serve_page(designer_csp))
     open_align_menu(page)
     page.click(".djs-popup .entry[data-id=align-elements-top]")
