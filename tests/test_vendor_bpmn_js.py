@@ -70,24 +70,33 @@ CSS = """html, body, #canvas { height: 100%; margin: 0; }
 .zt-current:not(.djs-connection) .djs-visual > :nth-child(1) { stroke: #c00 !important; }
 """
 
-# The zt: moddle descriptor sketched in docs/flow-designer-notes.md (element names to be aligned with
-# the flow app's validator). tagAlias lowerCase maps type "Assignment" to the tag <zt:assignment>.
+# The zt: moddle descriptor sketched in docs/flow-designer-notes.md, for the elements that
+# zhengtong.flow.extensions reads. tagAlias lowerCase maps type "Assignment" to the tag <zt:assignment>.
 PAGE_JS = """
+var RULE_ATTRIBUTES = ['rule', 'identity', 'duty', 'relative', 'role', 'group'].map(function (name) {
+  return { name: name, isAttr: true, type: 'String' };
+});
 var ZT_MODDLE = {
   name: 'Zhengtong',
-  uri: 'urn:zhengtong:bpmn:1',
+  uri: 'https://zhengtong.example/bpmn',
   prefix: 'zt',
   xml: { tagAlias: 'lowerCase' },
   types: [
-    { name: 'Assignment', superClass: ['Element'], properties: [
-      { name: 'rule', isAttr: true, type: 'String' },
-      { name: 'value', isAttr: true, type: 'String' }
-    ] },
+    { name: 'Assignment', superClass: ['Element'], properties: RULE_ATTRIBUTES.concat([
+      { name: 'candidates', isMany: true, type: 'Candidates' }
+    ]) },
+    { name: 'Candidates', superClass: ['Element'], properties: RULE_ATTRIBUTES },
     { name: 'Deadline', superClass: ['Element'], properties: [
       { name: 'workingDays', isAttr: true, type: 'Integer' }
     ] },
     { name: 'Operations', superClass: ['Element'], properties: [
       { name: 'allowed', isAttr: true, type: 'String' }
+    ] },
+    { name: 'Opinion', superClass: ['Element'], properties: [
+      { name: 'required', isAttr: true, type: 'Boolean' }
+    ] },
+    { name: 'Form', superClass: ['Element'], properties: [
+      { name: 'editable', isAttr: true, type: 'String' }
     ] }
   ]
 };
@@ -101,7 +110,13 @@ window.ztExtensions = function (elementId) {
   var values = (element.businessObject.extensionElements || { values: [] }).values;
   var result = {};
   values.forEach(function (value) { result[value.$type] = Object.assign({}, value.$attrs, value); });
-  Object.keys(result).forEach(function (key) { delete result[key].$attrs; delete result[key].$parent; });
+  Object.keys(result).forEach(function (key) {
+    delete result[key].$attrs;
+    delete result[key].$parent;
+    if (result[key].candidates) {
+      result[key].candidates = result[key].candidates.map(function (c) { return c.rule + ':' + (c.duty || c.role); });
+    }
+  });
   return result;
 };
 window.setDeadline = function (elementId, workingDays) {
@@ -134,7 +149,7 @@ DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>
     xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI"
     xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
     xmlns:di="http://www.omg.org/spec/DD/20100524/DI"
-    xmlns:zt="urn:zhengtong:bpmn:1"
+    xmlns:zt="https://zhengtong.example/bpmn"
     id="Definitions_1" targetNamespace="urn:zhengtong:test">
   <bpmn:process id="Process_1" isExecutable="true">
     <bpmn:startEvent id="Start" name="开始">
@@ -142,9 +157,14 @@ DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>
     </bpmn:startEvent>
     <bpmn:userTask id="Task_Draft" name="起草">
       <bpmn:extensionElements>
-        <zt:assignment rule="drafter" />
+        <zt:assignment rule="chosen">
+          <zt:candidates rule="duty" duty="deputy" relative="drafter_unit" />
+          <zt:candidates rule="role" role="reviewer" />
+        </zt:assignment>
         <zt:deadline workingDays="3" />
-        <zt:operations allowed="retract transfer" />
+        <zt:operations allowed="retract,transfer" />
+        <zt:opinion required="true" />
+        <zt:form editable="title,body" />
       </bpmn:extensionElements>
       <bpmn:incoming>Flow_1</bpmn:incoming>
       <bpmn:outgoing>Flow_2</bpmn:outgoing>
@@ -309,9 +329,12 @@ def test_modeler_renders_and_edits_under_the_app_csp(page, serve_page, app_csp):
 
     # our extension elements are read through the moddle descriptor
     extensions = page.evaluate("ztExtensions('Task_Draft')")
-    assert extensions["zt:Assignment"]["rule"] == "drafter"
+    assert extensions["zt:Assignment"]["rule"] == "chosen"
+    assert extensions["zt:Assignment"]["candidates"] == ["duty:deputy", "role:reviewer"]
     assert extensions["zt:Deadline"]["workingDays"] == 3
-    assert extensions["zt:Operations"]["allowed"] == "retract transfer"
+    assert extensions["zt:Operations"]["allowed"] == "retract,transfer"
+    assert extensions["zt:Opinion"]["required"] is True
+    assert extensions["zt:Form"]["editable"] == "title,body"
 
     # select → context pad → replace menu; double click → direct editing (a contenteditable box)
     page.click(".djs-element[data-element-id=Task_Draft]")
@@ -334,10 +357,21 @@ def test_modeler_renders_and_edits_under_the_app_csp(page, serve_page, app_csp):
     # writing an extension element and saving keeps it in the XML
     page.evaluate("setDeadline('Task_Draft', 5)")
     xml = page.evaluate("modeler.saveXML({ format: true }).then(result => result.xml)")
-    assert 'xmlns:zt="urn:zhengtong:bpmn:1"' in xml
+    assert 'xmlns:zt="https://zhengtong.example/bpmn"' in xml
     assert '<zt:deadline workingDays="5" />' in xml
-    assert '<zt:assignment rule="drafter" />' in xml
     assert 'name="处室核稿"' in xml
+    # …and the flow app's validator reads the modeler's output without a problem
+    from lxml import etree
+
+    from zhengtong.flow.extensions import parse_user_task
+
+    task = etree.fromstring(xml.encode()).find(".//{http://www.omg.org/spec/BPMN/20100524/MODEL}userTask")
+    node, problems = parse_user_task(task)
+    assert problems == []
+    assert node.deadline_days == 5
+    assert node.operations == {"retract", "transfer"}
+    assert node.opinion_required is True
+    assert [c.rule for c in node.assignment.candidates] == ["duty", "role"]
 
     # the bpmn.io watermark (licence: must stay visible) opens its lightbox on click
     page.click(".bjs-powered-by")
