@@ -13,6 +13,7 @@ from zhengtong.accounts.auth import API_AUTH
 from zhengtong.audit.api import router as audit_router
 from zhengtong.core.api import router as core_router
 from zhengtong.core.errors import ServiceError
+from zhengtong.flow.api import router as flow_router
 from zhengtong.org.api import router as org_router
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,10 @@ def service_error(request, exc: ServiceError):
         from zhengtong.audit.services import security_event
 
         security_event("api.forbidden", outcome="denied", detail={"path": request.path, "code": exc.code})
-    return api.create_response(request, exc.as_dict(), status=exc.status)
+    body = exc.as_dict()
+    if "problems" in exc.details:  # flow.invalid_definition: the contract puts the list at the top level
+        body["problems"] = exc.details["problems"]
+    return api.create_response(request, body, status=exc.status)
 
 
 @api.exception_handler(AuthenticationError)
@@ -70,3 +74,4 @@ api.add_router("/", me_router)
 api.add_router("/org", org_router)
 api.add_router("/calendar", core_router)
 api.add_router("/audit", audit_router)
+api.add_router("/process-definitions", flow_router)
