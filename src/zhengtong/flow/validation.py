@@ -1,6 +1,6 @@
 """Check an uploaded .bpmn before anything is saved: every problem, in Chinese, with the element id.
 
-`validate(data, unit=None)` returns a `Validation` with `problems` (a list of
+`validate(data, unit=None)` (UTF-8 bytes) returns a `Validation` with `problems` (a list of
 `{"element_id", "kind", "message"}`); an empty list means the file can be stored and run. Checks, in order:
 invalid XML → not BPMN → (per element) unsupported elements, unsafe conditions, our extensions
 (assignment rule present and well-formed, duty / role / group codes known) → graph (exactly one
@@ -139,6 +139,11 @@ def validate(data: bytes, *, unit=None) -> Validation:
     v = Validation()
     if len(data) > MAX_BYTES:
         v.add("", "too_large", f"文件过大（{len(data)} 字节），上限 {MAX_BYTES} 字节")
+        return v
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        v.add("", "encoding", f"文件须为 UTF-8 编码（第 {exc.start} 字节无法解码）")
         return v
     try:
         root = parse_xml(data)

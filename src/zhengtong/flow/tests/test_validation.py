@@ -56,6 +56,12 @@ def test_invalid_xml():
     assert p["kind"] == "invalid_xml" and "不是有效的 XML" in p["message"]
 
 
+def test_encoding_other_than_utf8():
+    gbk = SIMPLE.replace('encoding="UTF-8"', 'encoding="GBK"').encode("gbk")
+    [p] = problems(gbk)
+    assert p["kind"] == "encoding" and "UTF-8" in p["message"]
+
+
 def test_xml_entities_are_not_expanded():
     xxe = b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>'
     [p] = problems(xxe)
