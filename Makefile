@@ -18,6 +18,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	DJANGO_SETTINGS_MODULE=zhengtong.settings.dev $(PY) manage.py migrate --noinput
+	DJANGO_SETTINGS_MODULE=zhengtong.settings.dev $(PY) manage.py load_default_flows
 	DJANGO_SETTINGS_MODULE=zhengtong.settings.dev $(PY) manage.py seed_demo --if-empty
 	HOST=$(HOST) PORT=$(PORT) PY=$(PY) scripts/run-demo.sh
 

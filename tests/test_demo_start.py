@@ -60,6 +60,8 @@ def test_seed_and_server_start_serve_the_login_page(tmp_path):
     env = demo_env(tmp_path, port)
     migrated = manage(env, "migrate", "--noinput")
     assert migrated.returncode == 0, migrated.stderr
+    flows = manage(env, "load_default_flows")
+    assert flows.returncode == 0, flows.stderr
     seeded = manage(env, "seed_demo", "--if-empty")
     assert seeded.returncode == 0, seeded.stderr
     assert "375 个单位" in seeded.stdout and "8165 人" in seeded.stdout
