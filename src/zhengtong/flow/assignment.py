@@ -150,7 +150,10 @@ def narrow_to_chosen(candidates: list[Identity], chosen_ids: list[int]) -> list[
     """The submitter's choice among `candidates`, in the order chosen (it matters for a sequential 会签),
     without duplicates. Empty, or anyone outside the candidates → `flow.handler_not_allowed`."""
     by_id = {identity.pk: identity for identity in candidates}
-    chosen = list(dict.fromkeys(int(pk) for pk in chosen_ids))
+    try:
+        chosen = list(dict.fromkeys(int(pk) for pk in chosen_ids or ()))
+    except (TypeError, ValueError):
+        raise ServiceError("flow.handler_not_allowed", "所选办理人无效，请重新选择") from None
     if not chosen:
         raise ServiceError("flow.handler_not_allowed", "请选择下一步办理人")
     outsiders = [pk for pk in chosen if pk not in by_id]

@@ -230,6 +230,13 @@ def test_choosing_nobody_is_refused(org):
     assert exc.value.code == "flow.handler_not_allowed"
 
 
+def test_choosing_something_that_is_not_an_identity_id_is_refused(org):
+    for chosen in (["abc"], [None], None):
+        with pytest.raises(ServiceError) as exc:
+            narrow_to_chosen([org.head_a1], chosen)
+        assert exc.value.code == "flow.handler_not_allowed"
+
+
 # --- AB岗 -----------------------------------------------------------------------------------------------
 
 def test_without_delegation_each_identity_handles_its_own_task(org):
