@@ -4,6 +4,8 @@ Nothing else in the platform imports SpiffWorkflow directly.
 """
 from __future__ import annotations
 
+import json
+
 from lxml import etree
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -53,6 +55,54 @@ def complete(workflow: BpmnWorkflow, task, data: dict | None = None) -> None:
     workflow.do_engine_steps()
 
 
+# --- the stored form: the workflow without its spec (the spec is the same for every instance of a version) ---
+
+_SPEC_CACHE: dict[tuple[int, str], str] = {}
+_SPEC_KEYS = ("spec", "subprocess_specs")
+
+
+def _spec_json(definition) -> str:
+    """The serialized spec of a definition version, cached per process (versions never change)."""
+    key = (definition.pk, definition.sm3)
+    cached = _SPEC_CACHE.get(key)
+    if cached is None:
+        spec, subprocess_specs = load_spec(parse_xml(definition.bpmn_xml.encode("utf-8")))
+        whole = SERIALIZER.to_dict(BpmnWorkflow(spec, subprocess_specs))
+        cached = json.dumps({k: whole[k] for k in _SPEC_KEYS})
+        if len(_SPEC_CACHE) > 500:
+            _SPEC_CACHE.clear()
+        _SPEC_CACHE[key] = cached
+    return cached
+
+
+def new_workflow(definition, data: dict | None = None) -> BpmnWorkflow:
+    """A workflow of `definition` (a ProcessDefinition row), run to its first waits."""
+    spec, subprocess_specs = load_spec(parse_xml(definition.bpmn_xml.encode("utf-8")))
+    return start(spec, subprocess_specs, data)
+
+
+def dump_state(workflow: BpmnWorkflow) -> str:
+    """The stored state: the serializer's JSON minus the spec (as `serialize_json`, with the version key)."""
+    registry = SERIALIZER.registry
+    registry._encoder_mode = True
+    try:
+        data = SERIALIZER.to_dict(workflow)
+        for key in _SPEC_KEYS:
+            data.pop(key, None)
+        data[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
+        return json.dumps(data, cls=SERIALIZER._encoder_cls, separators=(",", ":"))
+    finally:
+        registry._encoder_mode = False
+
+
+def load_state(definition, state: str) -> BpmnWorkflow:
+    """Restore a stored state with the definition version's cached spec (as `deserialize_json`)."""
+    data = json.loads(state, cls=SERIALIZER.json_decoder_cls)
+    data.update(json.loads(_spec_json(definition)))
+    SERIALIZER.migrate(data)
+    return SERIALIZER.from_dict(data)
+
+
 def dumps(workflow: BpmnWorkflow) -> str:
     return SERIALIZER.serialize_json(workflow)
 
@@ -62,4 +112,5 @@ def loads(state: str) -> BpmnWorkflow:
 
 
 __all__ = ["SAFE_PARSER", "parse_xml", "load_spec", "start", "ready_user_tasks", "complete", "dumps", "loads",
+           "new_workflow", "dump_state", "load_state",
            "node_extensions", "TaskState"]

@@ -1,6 +1,6 @@
 """Process definitions: one row per version of a BPMN definition, bound to a unit (or the platform) and a business type.
 
-A row is immutable once saved except for its status: a running instance (next session) points at the row
+A row is immutable once saved except for its status: a running instance points at the row
 it started with (`ProcessInstance.definition → ProcessDefinition`, on_delete=PROTECT), so an
 activation never changes the flow of work already under way.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class BusinessType(models.TextChoices):
@@ -57,3 +58,117 @@ class ProcessDefinition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
+
+
+class ProcessInstance(models.Model):
+    """One document's or request's way through a definition version (the one it started with, for good).
+
+    `state` is SpiffWorkflow's serialized workflow without the spec (engine.dump_state); the spec comes from
+    `definition` (cached per version). `state` and the `Task` rows are always saved in one transaction.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "办理中"
+        SUSPENDED = "suspended", "已挂起"
+        COMPLETED = "completed", "已办结"
+        TERMINATED = "terminated", "已终止"
+
+    definition = models.ForeignKey(ProcessDefinition, verbose_name="流程定义版本", on_delete=models.PROTECT,
+                                   related_name="instances")
+    business_type = models.CharField("业务类型", max_length=30, choices=BusinessType.choices)
+    title = models.CharField("标题", max_length=200)
+    unit = models.ForeignKey("org.Unit", verbose_name="单位", on_delete=models.PROTECT, related_name="+")
+    drafter = models.ForeignKey("org.Identity", verbose_name="拟稿人", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.RUNNING)
+    state = models.TextField("引擎状态", blank=True)
+    version = models.PositiveIntegerField("修订号", default=0, help_text="每次流转加一（乐观校验）")
+    started_at = models.DateTimeField("发起时间", default=timezone.now)
+    completed_at = models.DateTimeField("结束时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "流程实例"
+        indexes = [models.Index(fields=["drafter", "started_at"]), models.Index(fields=["status", "business_type"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_business_type_display()}：{self.title}"
+
+
+class Task(models.Model):
+    """A task row for a worklist: one per handler of a ready user task (会签: one per signer).
+
+    Several rows may share a `spiff_task_id` (several candidates, or the AB岗 principal and delegate): the
+    first to act completes it and the others are cancelled.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "待办"
+        DONE = "done", "已办"
+        CANCELLED = "cancelled", "已取消"
+
+    class Kind(models.TextChoices):
+        TODO = "todo", "待办"
+        TOREAD = "toread", "待阅"
+
+    class DeadlineStatus(models.TextChoices):
+        NORMAL = "normal", "正常"
+        YELLOW = "yellow", "黄牌"
+        RED = "red", "红牌"
+
+    instance = models.ForeignKey(ProcessInstance, verbose_name="流程实例", on_delete=models.CASCADE,
+                                 related_name="tasks")
+    spiff_task_id = models.UUIDField("引擎任务", db_index=True)
+    node_id = models.CharField("节点", max_length=100)
+    node_name = models.CharField("节点名称", max_length=100)
+    assignee = models.ForeignKey("org.Identity", verbose_name="办理人", on_delete=models.PROTECT, related_name="+")
+    on_behalf_of = models.ForeignKey("org.Identity", verbose_name="代理谁办理", null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    sender = models.ForeignKey("org.Identity", verbose_name="发送人", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="+")
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.OPEN)
+    kind = models.CharField("类别", max_length=10, choices=Kind.choices, default=Kind.TODO)
+    received_at = models.DateTimeField("收到时间", default=timezone.now)
+    opened_at = models.DateTimeField("首次打开", null=True, blank=True)
+    completed_at = models.DateTimeField("办理时间", null=True, blank=True)
+    deadline = models.DateField("办理时限", null=True, blank=True)
+    deadline_status = models.CharField("时限状态", max_length=10, choices=DeadlineStatus.choices,
+                                       default=DeadlineStatus.NORMAL)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "待办任务"
+        indexes = [
+            models.Index(fields=["assignee", "status", "kind", "deadline", "received_at"], name="flow_task_todo"),
+            models.Index(fields=["assignee", "status", "kind", "completed_at"], name="flow_task_done"),
+            models.Index(fields=["instance", "status"], name="flow_task_instance"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node_name}（{self.instance_id}）"
+
+
+class TrailEntry(models.Model):
+    """办理轨迹: one row per operation on an instance, with the opinion (意见)."""
+
+    instance = models.ForeignKey(ProcessInstance, verbose_name="流程实例", on_delete=models.CASCADE,
+                                 related_name="trail")
+    task = models.ForeignKey(Task, verbose_name="任务", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    node_id = models.CharField("节点", max_length=100, blank=True)
+    node_name = models.CharField("节点名称", max_length=100, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作账号", null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    identity = models.ForeignKey("org.Identity", verbose_name="身份", null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="+")
+    on_behalf_of = models.ForeignKey("org.Identity", verbose_name="代理谁办理", null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    operation = models.CharField("操作", max_length=30)
+    route = models.CharField("路由", max_length=40, blank=True)
+    opinion = models.TextField("意见", blank=True)
+    created_at = models.DateTimeField("时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "办理轨迹"
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["instance", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.node_name}"

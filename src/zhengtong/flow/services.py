@@ -5,6 +5,7 @@ platform 系统管理员) for a unit's own definitions. Every change is audited 
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
@@ -13,11 +14,13 @@ from django.utils import timezone
 
 from zhengtong.accounts.models import AdminRole
 from zhengtong.accounts.permissions import require_admin_role, require_authenticated, require_unit_admin
-from zhengtong.audit.services import diff, record, snapshot
+from zhengtong.audit.services import diff, record, security_event, snapshot
 from zhengtong.core.crypto import sm3_hex
-from zhengtong.core.errors import Conflict, ServiceError
+from zhengtong.core.errors import Conflict, Forbidden, ServiceError
 
-from .models import BusinessType, ProcessDefinition
+from . import engine, runtime
+from .assignment import AssignmentContext
+from .models import BusinessType, ProcessDefinition, ProcessInstance, Task, TrailEntry
 from .validation import validate
 
 DEFINITIONS_DIR = Path(__file__).with_name("definitions")
@@ -126,3 +129,150 @@ def install_default_definitions(*, update: bool = False) -> list[ProcessDefiniti
                                  username="")
             installed.append(_activate(None, definition, username=""))
     return installed
+
+
+# --- instances and tasks (issue #3 §3, §4): start, submit ---------------------------------------------------
+
+ROUTE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+INSTANCE_FIELDS = ["status", "version", "completed_at"]
+
+
+def _person_of(actor):
+    require_authenticated(actor)
+    person = getattr(actor, "person", None)
+    if person is None:
+        security_event("permission.denied", user=actor, outcome="denied", detail={"needs": "person"})
+        raise Forbidden("flow.no_person", "该账号没有对应的人员，不能办理公文")
+    return person
+
+
+def _deny(actor, code: str, message: str, *, obj=None, object_type: str = "", object_id="") -> Forbidden:
+    security_event("permission.denied", user=actor, outcome="denied", obj=obj, object_type=object_type,
+                   object_id=object_id, detail={"code": code})
+    return Forbidden(code, message)
+
+
+def active_definition(unit, business_type: str) -> ProcessDefinition | None:
+    """The definition new instances start with: the unit's active one for the business type, else the platform's."""
+    rows = ProcessDefinition.objects.filter(business_type=business_type, status=ProcessDefinition.Status.ACTIVE)
+    return (rows.filter(unit=unit).first() if unit is not None else None) or rows.filter(unit__isnull=True).first()
+
+
+def _clean_data(data: dict | None) -> dict:
+    """Only routing variables go into workflow data (docs/flow-design.md): simple names, scalar values."""
+    data = data or {}
+    for key, value in data.items():
+        if not (isinstance(key, str) and ROUTE_RE.match(key)) or not isinstance(value, (str, int, float, bool)):
+            raise ServiceError("flow.invalid_data", f"流程变量“{key}”无效：只能是小写字母开头的名称和简单的值")
+    return dict(data)
+
+
+def start_process(actor, *, identity, business_type: str, title: str, unit=None,
+                  data: dict | None = None) -> ProcessInstance:
+    """发起: a new instance of the active definition for the identity's unit (else the platform default), run
+    to its first user task(s); the first task (起草) goes to the drafter `identity`, which must be the actor's."""
+    person = _person_of(actor)
+    if identity.person_id != person.pk or not identity.active:
+        raise _deny(actor, "flow.not_your_identity", "只能以本人的有效身份发起", obj=identity)
+    business_type = _clean_business_type(business_type)
+    title = (title or "").strip()
+    if not title or len(title) > 200:
+        raise ServiceError("flow.invalid_title", "标题不能为空，且不超过 200 个字")
+    unit = unit or identity.unit
+    if unit.pk != identity.unit_id:
+        raise ServiceError("flow.invalid_unit", "只能在发起身份所在单位发起")
+    definition = active_definition(unit, business_type)
+    if definition is None:
+        raise ServiceError("flow.no_definition", f"“{BusinessType(business_type).label}”没有启用的流程，"
+                           "请联系系统管理员安装或启用流程", status=404)
+    data = _clean_data(data)
+    now = timezone.now()
+    with transaction.atomic():
+        workflow = engine.new_workflow(definition, data)
+        instance = ProcessInstance.objects.create(
+            definition=definition, business_type=business_type, title=title, unit=unit, drafter=identity,
+            started_at=now)
+        ctx = AssignmentContext(drafter=identity, previous=None, business_type=business_type)
+        tasks = runtime.project(instance, workflow, ctx, sender=identity, apply_delegation=False, now=now)
+        _save_state(instance, workflow, now)
+        TrailEntry.objects.create(instance=instance, actor=actor, identity=identity, operation="start",
+                                  created_at=now)
+        record("flow.instance_started", obj=instance, user=actor, identity=identity, unit=unit,
+               changes=diff(None, snapshot(instance, ["definition", "business_type", "title", "status"])),
+               detail={"tasks": [t.pk for t in tasks], "definition_version": definition.version})
+    return instance
+
+
+def _save_state(instance: ProcessInstance, workflow, now) -> None:
+    instance.state = engine.dump_state(workflow)
+    instance.version += 1
+    fields = ["state", "version"]
+    if workflow.is_completed() and instance.status == ProcessInstance.Status.RUNNING:
+        instance.status = ProcessInstance.Status.COMPLETED
+        instance.completed_at = now
+        fields += ["status", "completed_at"]
+    instance.save(update_fields=fields)
+
+
+def _require_task_holder(actor, task: Task) -> None:
+    person = _person_of(actor)
+    if task.assignee.person_id != person.pk:
+        raise _deny(actor, "flow.not_your_task", "这不是您的待办任务，不能办理", obj=task)
+
+
+def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] | None = None,
+                opinion: str = "") -> list[Task]:
+    """提交: complete the task with `route` (empty when the handler has no choice) and, for a next node whose rule
+    is `chosen`, the chosen handlers (identity ids; 会签: one per signer, in order); returns the new tasks.
+
+    One transaction with the instance row locked: two submits of the same task at once → exactly one succeeds,
+    the other gets Conflict("flow.task_already_done"); the instance advances once.
+    """
+    _require_task_holder(actor, task)
+    route = (route or "").strip()
+    if route and not ROUTE_RE.match(route):
+        raise ServiceError("flow.invalid_route", "流转方向无效")
+    opinion = (opinion or "").strip()
+    if len(opinion) > 2000:
+        raise ServiceError("flow.opinion_too_long", "意见不能超过 2000 个字")
+    next_handlers = [int(pk) for pk in (next_handlers or [])]
+    now = timezone.now()
+    with transaction.atomic():
+        instance = (ProcessInstance.objects.select_for_update().select_related("definition", "drafter")
+                    .get(pk=task.instance_id))
+        task = Task.objects.select_related("assignee", "on_behalf_of").get(pk=task.pk)
+        if task.status != Task.Status.OPEN:
+            raise Conflict("flow.task_already_done", f"“{task.node_name}”这一步已经办理过了（可能由他人或在别处"
+                           "同时提交），请刷新待办列表")
+        _require_task_holder(actor, task)
+        if instance.status != ProcessInstance.Status.RUNNING:
+            raise Conflict("flow.instance_not_running", f"该流程{instance.get_status_display()}，不能办理")
+        workflow = engine.load_state(instance.definition, instance.state)
+        spiff_task = workflow.get_task_from_id(task.spiff_task_id)
+        if spiff_task is None or spiff_task.state != engine.TaskState.READY:
+            raise Conflict("flow.task_already_done", f"“{task.node_name}”这一步已经不在办理中，请刷新待办列表")
+        ext = engine.node_extensions(spiff_task.task_spec)
+        if ext.opinion_required and not opinion:
+            raise ServiceError("flow.opinion_required", f"“{task.node_name}”需要填写意见")
+        before = snapshot(instance, INSTANCE_FIELDS)
+        data = {"route": route}
+        if next_handlers:
+            data["countersign_count"] = len(next_handlers)
+        engine.complete(workflow, spiff_task, data)
+        task.status, task.completed_at = Task.Status.DONE, now
+        task.save(update_fields=["status", "completed_at"])
+        # the other holders of the same engine task (several candidates, AB岗) no longer need to act
+        Task.objects.filter(instance=instance, spiff_task_id=task.spiff_task_id, status=Task.Status.OPEN).update(
+            status=Task.Status.CANCELLED, completed_at=now)
+        ctx = AssignmentContext(drafter=instance.drafter, previous=task.assignee,
+                                business_type=instance.business_type)
+        new_tasks = runtime.project(instance, workflow, ctx, sender=task.assignee, chosen_ids=next_handlers, now=now)
+        _save_state(instance, workflow, now)
+        TrailEntry.objects.create(instance=instance, task=task, node_id=task.node_id, node_name=task.node_name,
+                                  actor=actor, identity=task.assignee, on_behalf_of=task.on_behalf_of,
+                                  operation="submit", route=route, opinion=opinion, created_at=now)
+        record("flow.task_submitted", obj=instance, user=actor, identity=task.assignee, unit=instance.unit,
+               changes=diff(before, snapshot(instance, INSTANCE_FIELDS)),
+               detail={"task": task.pk, "node": task.node_id, "route": route,
+                       "on_behalf_of": task.on_behalf_of_id, "next_tasks": [t.pk for t in new_tasks]})
+    return new_tasks

@@ -1,0 +1,108 @@
+"""Projection of the engine's ready user tasks onto `Task` rows (docs/flow-design.md, "task store").
+
+Called by the instance services inside their transaction, with the instance row locked: the ready user
+tasks of the restored workflow are diffed against the open `Task` rows by `spiff_task_id`; rows whose
+engine task is no longer ready are cancelled, and each newly ready task gets one row per handler —
+resolved with the node's `zt:assignment` rule (flow.assignment), narrowed to the submitter's choice for
+`rule="chosen"`, then AB岗 applied (the delegate gets the row, `on_behalf_of` = the principal). A
+multi-instance node (会签) gets one row per instance, the i-th instance to the i-th chosen signer.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from django.conf import settings
+from django.utils import timezone
+
+from zhengtong.core import calendar
+from zhengtong.core.errors import ServiceError
+
+from . import engine
+from .assignment import AssignmentContext, effective_handlers, narrow_to_chosen, resolve_candidates
+from .models import Task
+
+
+def yellow_days() -> int:
+    """黄牌 threshold: this many working days before the deadline (setting FLOW_YELLOW_WORKING_DAYS, default 1)."""
+    return int(getattr(settings, "FLOW_YELLOW_WORKING_DAYS", 1))
+
+
+def deadline_for(start: date, days: int | None) -> date | None:
+    """The node deadline in working days (R8); None when the node has none or the calendar lacks the year
+    (never a weekends-only guess, R8.2)."""
+    if not days:
+        return None
+    try:
+        return calendar.add_working_days(start, days)
+    except ServiceError:
+        return None
+
+
+def deadline_status(deadline: date | None, today: date) -> str:
+    if deadline is None:
+        return Task.DeadlineStatus.NORMAL
+    if deadline < today:
+        return Task.DeadlineStatus.RED
+    try:
+        left = calendar.working_days_between(today, deadline)
+    except ServiceError:
+        left = (deadline - today).days
+    return Task.DeadlineStatus.YELLOW if left <= yellow_days() else Task.DeadlineStatus.NORMAL
+
+
+def _no_handler(node_name: str) -> ServiceError:
+    return ServiceError("flow.no_handler", f"“{node_name}”找不到办理人，请联系单位系统管理员检查流程的办理人设置"
+                        "或组织架构")
+
+
+def project(instance, workflow, ctx: AssignmentContext, *, sender=None, chosen_ids=None,
+            apply_delegation: bool = True, now=None) -> list[Task]:
+    """Bring the open Task rows of `instance` in line with the workflow's ready user tasks; returns the new rows."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    open_rows = set(Task.objects.filter(instance=instance, status=Task.Status.OPEN)
+                    .values_list("spiff_task_id", flat=True))
+    ready = engine.ready_user_tasks(workflow)
+    ready_ids = {t.id for t in ready}
+    stale = open_rows - ready_ids
+    if stale:
+        Task.objects.filter(instance=instance, status=Task.Status.OPEN, spiff_task_id__in=stale).update(
+            status=Task.Status.CANCELLED, completed_at=now)
+    by_node: dict[str, list] = defaultdict(list)
+    for spiff_task in ready:
+        if spiff_task.id not in open_rows:
+            by_node[spiff_task.task_spec.bpmn_id].append(spiff_task)
+    rows: list[Task] = []
+    for spiff_tasks in by_node.values():
+        spec = spiff_tasks[0].task_spec
+        node_name = spec.bpmn_name or spec.bpmn_id
+        ext = engine.node_extensions(spec)
+        if ext.assignment is None:
+            raise _no_handler(node_name)
+        identities = resolve_candidates(ext.assignment, ctx)
+        if not identities:
+            raise _no_handler(node_name)
+        if ext.assignment.rule == "chosen":
+            identities = narrow_to_chosen(identities, list(chosen_ids or []))
+        if apply_delegation:
+            handlers = [(h.identity, h.on_behalf_of) for h in
+                        effective_handlers(identities, business_type=instance.business_type, at=now)]
+        else:
+            handlers = [(identity, None) for identity in identities]
+        deadline = deadline_for(today, ext.deadline_days)
+        status = deadline_status(deadline, today)
+        multi = len(spiff_tasks) > 1 or "key_or_index" in spiff_tasks[0].internal_data
+        if multi:
+            spiff_tasks.sort(key=lambda t: t.internal_data.get("key_or_index", 0))
+            if len(handlers) != len(spiff_tasks):
+                raise ServiceError("flow.signer_count_mismatch",
+                                   f"“{node_name}”需要 {len(spiff_tasks)} 位办理人，实际选择了 {len(handlers)} 位")
+            pairs = list(zip(spiff_tasks, handlers, strict=True))
+        else:
+            pairs = [(spiff_tasks[0], handler) for handler in handlers]
+        for spiff_task, (identity, on_behalf_of) in pairs:
+            rows.append(Task(instance=instance, spiff_task_id=spiff_task.id, node_id=spec.bpmn_id,
+                             node_name=node_name[:100], assignee=identity, on_behalf_of=on_behalf_of, sender=sender,
+                             received_at=now, deadline=deadline, deadline_status=status))
+    return Task.objects.bulk_create(rows)

@@ -1,0 +1,72 @@
+"""Reads for worklists and the instance page (never the engine state: lists stay indexed queries)."""
+from __future__ import annotations
+
+from django.db.models import Q
+
+from zhengtong.org.models import Identity
+
+from .models import ProcessInstance, Task, TrailEntry
+
+PAGE_SIZE = 20
+BOXES = {
+    "todo": (Task.Kind.TODO, Task.Status.OPEN),
+    "done": (Task.Kind.TODO, Task.Status.DONE),
+    "toread": (Task.Kind.TOREAD, Task.Status.OPEN),
+    "read": (Task.Kind.TOREAD, Task.Status.DONE),
+}
+
+
+def _name(identity) -> str | None:
+    return identity.person.name if identity is not None else None
+
+
+def my_identities(user):
+    """A subquery of the user's identities (the worklist covers every post the person holds)."""
+    return Identity.objects.filter(person__user=user).values("pk")
+
+
+def worklist(user, box: str = "todo", page: int = 1, page_size: int = PAGE_SIZE) -> dict:
+    """待办 / 已办 / 待阅 / 已阅 of `user`: {"count", "items"} in two queries (count, page)."""
+    kind, status = BOXES[box]
+    qs = Task.objects.filter(assignee__in=my_identities(user), kind=kind, status=status)
+    count = qs.count()
+    if box in ("todo", "toread"):
+        qs = qs.order_by("deadline", "received_at", "id")
+    else:
+        qs = qs.order_by("-completed_at", "-id")
+    start = (max(page, 1) - 1) * page_size
+    rows = qs.select_related("instance", "sender__person", "on_behalf_of__person")[start:start + page_size]
+    items = [{
+        "id": t.pk, "title": t.instance.title, "business_type": t.instance.business_type, "node_name": t.node_name,
+        "instance_id": t.instance_id, "deadline": t.deadline, "deadline_status": t.deadline_status,
+        "received_at": t.received_at, "sender": _name(t.sender), "on_behalf_of": _name(t.on_behalf_of),
+    } for t in rows]
+    return {"count": count, "items": items}
+
+
+def is_participant(user, instance: ProcessInstance) -> bool:
+    """The drafter, or anyone who holds or held a task of the instance (also on whose behalf)."""
+    mine = my_identities(user)
+    if Identity.objects.filter(pk=instance.drafter_id, person__user=user).exists():
+        return True
+    return Task.objects.filter(Q(assignee__in=mine) | Q(on_behalf_of__in=mine), instance=instance).exists()
+
+
+def instance_detail(instance: ProcessInstance) -> dict:
+    """Definition version, current nodes (open tasks) and the trail with opinions."""
+    open_tasks = (Task.objects.filter(instance=instance, status=Task.Status.OPEN)
+                  .select_related("assignee__person", "on_behalf_of__person").order_by("id"))
+    trail = (TrailEntry.objects.filter(instance=instance)
+             .select_related("identity__person", "on_behalf_of__person").order_by("created_at", "id"))
+    return {
+        "id": instance.pk, "title": instance.title, "business_type": instance.business_type,
+        "status": instance.status, "definition_id": instance.definition_id,
+        "definition_version": instance.definition.version, "started_at": instance.started_at,
+        "completed_at": instance.completed_at,
+        "current": [{"task_id": t.pk, "node_id": t.node_id, "node_name": t.node_name,
+                     "assignee": _name(t.assignee), "on_behalf_of": _name(t.on_behalf_of),
+                     "deadline": t.deadline, "deadline_status": t.deadline_status} for t in open_tasks],
+        "trail": [{"operation": e.operation, "node_id": e.node_id, "node_name": e.node_name,
+                   "identity": _name(e.identity), "on_behalf_of": _name(e.on_behalf_of), "route": e.route,
+                   "opinion": e.opinion, "created_at": e.created_at} for e in trail],
+    }
