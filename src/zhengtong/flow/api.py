@@ -5,8 +5,20 @@
                          "problems": [{"element_id", "kind", "message"}]} — nothing saved.
 - GET  /?business_type=&unit=   definitions the caller administers (platform 系统管理员: all).
 - POST /{id}/activate    → 200 {id, version, status}; the previous active version is retired.
+
+Tasks (`tasks_router`, /api/v1/tasks) and instances (`instances_router`, /api/v1/process-instances):
+
+- GET  /tasks?box=todo|done|toread|read&page=N → {count, items: [{id, title, business_type, node_name,
+       instance_id, deadline, deadline_status, received_at, sender, on_behalf_of}]}
+- POST /tasks/{id}/actions {action, route?, to_identities?, target_node?, opinion?} → 200 {instance_id,
+       instance_status, tasks}; only "submit" for now, the others → 409 flow.action_not_supported_yet.
+- GET  /process-instances/{id} → definition id/version, current nodes, trail (participants only; else 403,
+       audited by the API's error handler).
 """
 from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
 
 from django.shortcuts import get_object_or_404
 from ninja import File, Form, Query, Router, Schema, Status
@@ -14,11 +26,11 @@ from ninja.files import UploadedFile
 from pydantic import Field
 
 from zhengtong.accounts.permissions import administered_unit_ids, require_authenticated, require_unit_admin
-from zhengtong.core.errors import Forbidden, ServiceError
+from zhengtong.core.errors import Conflict, Forbidden, ServiceError
 from zhengtong.org.models import Unit
 
-from . import services
-from .models import ProcessDefinition
+from . import selectors, services
+from .models import ProcessDefinition, ProcessInstance, Task
 
 router = Router(tags=["flow"])
 
@@ -114,3 +126,126 @@ def activate(request, definition_id: int):
     definition = get_object_or_404(ProcessDefinition.objects.select_related("unit"), pk=definition_id)
     definition = services.activate_definition(request.auth, definition)
     return {"id": definition.pk, "version": definition.version, "status": definition.status}
+
+
+# --- tasks and instances (issue #3 §6), mounted at /api/v1/tasks and /api/v1/process-instances ----------------
+
+tasks_router = Router(tags=["tasks"])
+instances_router = Router(tags=["tasks"])
+
+ACTIONS = {
+    "submit": "提交", "return": "退回", "retract": "撤回", "transfer": "转办", "delegate": "委派", "add_signers": "加签",
+    "remove_signers": "减签", "circulate": "传阅", "urge": "催办", "suspend": "挂起", "resume": "恢复", "terminate": "终止",
+}
+
+
+class TaskItem(Schema):
+    id: int
+    title: str
+    business_type: str
+    node_name: str
+    instance_id: int
+    deadline: date | None = Field(description="办理时限（工作日推算）")
+    deadline_status: str = Field(description="normal 正常 / yellow 黄牌 / red 红牌")
+    received_at: datetime
+    sender: str | None = Field(description="发送人姓名")
+    on_behalf_of: str | None = Field(None, description="AB岗：代谁办理（姓名）")
+
+
+class TaskList(Schema):
+    count: int
+    items: list[TaskItem]
+
+
+class WorklistQuery(Schema):
+    box: Literal["todo", "done", "toread", "read"] = "todo"
+    page: int = Field(1, ge=1, le=100000)
+
+
+class ActionIn(Schema):
+    action: Literal["submit", "return", "retract", "transfer", "delegate", "add_signers", "remove_signers",
+                    "circulate", "urge", "suspend", "resume", "terminate"]
+    route: str = Field("", max_length=40, description="流转方向（网关条件值，如 countersign；无选择时为空）")
+    to_identities: list[int] = Field([], max_length=500, description="下一步办理人（身份 id；会签为每位会签人）")
+    target_node: str = Field("", max_length=100)
+    opinion: str = Field("", max_length=2000)
+
+
+class NewTask(Schema):
+    id: int
+    node_id: str
+    node_name: str
+    assignee_id: int
+    on_behalf_of_id: int | None
+
+
+class ActionOut(Schema):
+    instance_id: int
+    instance_status: str
+    tasks: list[NewTask] = Field(description="此操作产生的新待办")
+
+
+class CurrentNode(Schema):
+    task_id: int
+    node_id: str
+    node_name: str
+    assignee: str | None
+    on_behalf_of: str | None
+    deadline: date | None
+    deadline_status: str
+
+
+class TrailItem(Schema):
+    operation: str
+    node_id: str
+    node_name: str
+    identity: str | None
+    on_behalf_of: str | None
+    route: str
+    opinion: str
+    created_at: datetime
+
+
+class InstanceOut(Schema):
+    id: int
+    title: str
+    business_type: str
+    status: str
+    definition_id: int
+    definition_version: int
+    started_at: datetime
+    completed_at: datetime | None
+    current: list[CurrentNode]
+    trail: list[TrailItem]
+
+
+@tasks_router.get("", response={200: TaskList, 401: ErrorOut}, summary="待办 / 已办 / 待阅 / 已阅")
+def worklist(request, q: Query[WorklistQuery]):
+    require_authenticated(request.auth)
+    return selectors.worklist(request.auth, q.box, q.page)
+
+
+@tasks_router.post("/{int:task_id}/actions", response={200: ActionOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut,
+                                                       404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+                   summary="办理任务（提交等操作）")
+def act(request, task_id: int, body: ActionIn):
+    require_authenticated(request.auth)
+    task = get_object_or_404(Task.objects.select_related("assignee"), pk=task_id)
+    if body.action != "submit":
+        raise Conflict("flow.action_not_supported_yet", f"“{ACTIONS[body.action]}”操作尚未开放，目前只能提交")
+    new_tasks = services.submit_task(request.auth, task, route=body.route, next_handlers=body.to_identities,
+                                     opinion=body.opinion)
+    instance = ProcessInstance.objects.only("status").get(pk=task.instance_id)
+    return {"instance_id": instance.pk, "instance_status": instance.status,
+            "tasks": [{"id": t.pk, "node_id": t.node_id, "node_name": t.node_name, "assignee_id": t.assignee_id,
+                       "on_behalf_of_id": t.on_behalf_of_id} for t in new_tasks]}
+
+
+@instances_router.get("/{int:instance_id}", response={200: InstanceOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+                      summary="流程实例：版本、当前节点、办理轨迹")
+def instance_detail(request, instance_id: int):
+    require_authenticated(request.auth)
+    instance = get_object_or_404(ProcessInstance.objects.select_related("definition"), pk=instance_id)
+    if not selectors.is_participant(request.auth, instance):
+        raise Forbidden("flow.not_participant", "只有该流程的参与人可以查看")
+    return selectors.instance_detail(instance)
