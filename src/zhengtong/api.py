@@ -13,7 +13,9 @@ from zhengtong.accounts.auth import API_AUTH
 from zhengtong.audit.api import router as audit_router
 from zhengtong.core.api import router as core_router
 from zhengtong.core.errors import ServiceError
+from zhengtong.flow.api import instances_router as flow_instances_router
 from zhengtong.flow.api import router as flow_router
+from zhengtong.flow.api import tasks_router as flow_tasks_router
 from zhengtong.org.api import router as org_router
 
 log = logging.getLogger(__name__)
@@ -75,3 +77,5 @@ api.add_router("/org", org_router)
 api.add_router("/calendar", core_router)
 api.add_router("/audit", audit_router)
 api.add_router("/process-definitions", flow_router)
+api.add_router("/tasks", flow_tasks_router)
+api.add_router("/process-instances", flow_instances_router)
