@@ -106,3 +106,22 @@ def project(instance, workflow, ctx: AssignmentContext, *, sender=None, chosen_i
                              node_name=node_name[:100], assignee=identity, on_behalf_of=on_behalf_of, sender=sender,
                              received_at=now, deadline=deadline, deadline_status=status))
     return Task.objects.bulk_create(rows)
+
+
+def refresh_deadline_statuses(today: date | None = None) -> int:
+    """黄牌 / 红牌 of open tasks as of `today` (stored, so lists never recompute them): two UPDATEs.
+
+    Tasks of suspended instances are left alone (their clock is stopped). Returns the rows changed.
+    """
+    today = today or timezone.localdate()
+    running = Task.objects.filter(status=Task.Status.OPEN, deadline__isnull=False, instance__status="running")
+    changed = running.filter(deadline__lt=today).exclude(deadline_status=Task.DeadlineStatus.RED).update(
+        deadline_status=Task.DeadlineStatus.RED)
+    try:
+        horizon = calendar.add_working_days(today, yellow_days())
+    except ServiceError:
+        horizon = None
+    if horizon is not None:
+        changed += running.filter(deadline__gte=today, deadline__lte=horizon).exclude(
+            deadline_status=Task.DeadlineStatus.YELLOW).update(deadline_status=Task.DeadlineStatus.YELLOW)
+    return changed

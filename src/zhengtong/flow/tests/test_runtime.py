@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from zhengtong.audit.models import AuditRecord
 from zhengtong.core.errors import Conflict, Forbidden, ServiceError
@@ -96,7 +97,7 @@ def test_dispatch_end_to_end_without_countersign():
     assert instance.status == "running" and instance.definition.unit is None and instance.drafter == o.drafter
     [draft] = open_tasks(instance)
     assert (draft.node_id, draft.node_name, draft.assignee, draft.on_behalf_of) == ("draft", "起草", o.drafter, None)
-    assert draft.deadline is not None and draft.deadline > draft.received_at.date()
+    assert draft.deadline is not None and draft.deadline > timezone.localdate(draft.received_at)
     [review] = submit(draft)
     assert (review.node_id, review.assignee, review.sender) == ("dept_review", o.dept_head, o.drafter)
     [office] = submit(review, opinion="同意", next_handlers=[o.office_head.pk])
@@ -243,3 +244,19 @@ def test_recheck_sends_back_to_the_signer():
     [sign2] = submit(recheck, route="back_to_signer", next_handlers=[o.deputy.pk])
     assert (sign2.node_id, sign2.assignee) == ("sign", o.deputy)
     assert TrailEntry.objects.get(node_id="recheck").route == "back_to_signer"
+
+
+def test_deadline_statuses_turn_yellow_then_red_and_are_stored():
+    """R8 / issue #3 §5: a node deadline in working days; 黄牌 one working day before, 红牌 once overdue."""
+    from zhengtong.core.calendar import add_working_days
+    from zhengtong.flow.runtime import refresh_deadline_statuses
+    o = make_office()
+    [draft] = open_tasks(start(o))  # 起草: 3 working days
+    assert draft.deadline == add_working_days(timezone.localdate(draft.received_at), 3)
+    Task.objects.filter(pk=draft.pk).update(deadline_status="normal")
+    assert refresh_deadline_statuses(add_working_days(draft.deadline, -2)) == 0
+    assert refresh_deadline_statuses(add_working_days(draft.deadline, -1)) == 1
+    assert Task.objects.get(pk=draft.pk).deadline_status == "yellow"
+    assert refresh_deadline_statuses(draft.deadline) == 0  # still yellow on the day itself
+    assert refresh_deadline_statuses(add_working_days(draft.deadline, 1)) == 1
+    assert Task.objects.get(pk=draft.pk).deadline_status == "red"
