@@ -5,6 +5,7 @@ Nothing else in the platform imports SpiffWorkflow directly.
 from __future__ import annotations
 
 import json
+import re
 
 from lxml import etree
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
@@ -103,6 +104,22 @@ def load_state(definition, state: str) -> BpmnWorkflow:
     return SERIALIZER.from_dict(data)
 
 
+ROUTE_CONDITION = re.compile(r"""\broute\s*==\s*["']([a-z][a-z0-9_]*)["']""")
+
+
+def route_choices(task_spec) -> list[str]:
+    """The `route` values a handler may choose at this node: the `route == "…"` conditions of the exclusive
+    gateways right after it (empty when there is no choice; "" always means the default flow)."""
+    choices: list[str] = []
+    for output in getattr(task_spec, "outputs", ()):
+        for condition, _target in getattr(output, "cond_task_specs", None) or ():
+            expression = condition.args[0] if condition is not None and getattr(condition, "args", None) else ""
+            for value in ROUTE_CONDITION.findall(str(expression)):
+                if value not in choices:
+                    choices.append(value)
+    return choices
+
+
 def dumps(workflow: BpmnWorkflow) -> str:
     return SERIALIZER.serialize_json(workflow)
 
@@ -112,5 +129,5 @@ def loads(state: str) -> BpmnWorkflow:
 
 
 __all__ = ["SAFE_PARSER", "parse_xml", "load_spec", "start", "ready_user_tasks", "complete", "dumps", "loads",
-           "new_workflow", "dump_state", "load_state",
+           "new_workflow", "dump_state", "load_state", "route_choices",
            "node_extensions", "TaskState"]

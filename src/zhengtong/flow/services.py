@@ -252,6 +252,10 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
         if spiff_task is None or spiff_task.state != engine.TaskState.READY:
             raise Conflict("flow.task_already_done", f"“{task.node_name}”这一步已经不在办理中，请刷新待办列表")
         ext = engine.node_extensions(spiff_task.task_spec)
+        choices = engine.route_choices(spiff_task.task_spec)
+        if route and route not in choices:
+            raise ServiceError("flow.invalid_route", f"“{task.node_name}”没有“{route}”这个流转方向"
+                               + ("，可选：" + "、".join(choices) if choices else "，此步骤无需选择"))
         if ext.opinion_required and not opinion:
             raise ServiceError("flow.opinion_required", f"“{task.node_name}”需要填写意见")
         before = snapshot(instance, INSTANCE_FIELDS)

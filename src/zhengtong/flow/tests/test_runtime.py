@@ -260,3 +260,16 @@ def test_deadline_statuses_turn_yellow_then_red_and_are_stored():
     assert refresh_deadline_statuses(draft.deadline) == 0  # still yellow on the day itself
     assert refresh_deadline_statuses(add_working_days(draft.deadline, 1)) == 1
     assert Task.objects.get(pk=draft.pk).deadline_status == "red"
+
+
+def test_route_must_be_one_the_next_gateway_offers():
+    o = make_office()
+    [draft] = open_tasks(start(o))
+    with pytest.raises(ServiceError) as exc:
+        submit(draft, route="countersign")  # 起草 has no choice
+    assert exc.value.code == "flow.invalid_route" and "起草" in exc.value.message
+    office = run_to_office_review(o)
+    with pytest.raises(ServiceError) as exc:
+        submit(office, opinion="同意", route="back_to_signer", next_handlers=[o.deputy.pk])
+    assert exc.value.code == "flow.invalid_route" and "countersign" in exc.value.message
+    assert Task.objects.get(pk=office.pk).status == "open"
