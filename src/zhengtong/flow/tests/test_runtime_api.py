@@ -108,3 +108,36 @@ def test_endpoints_are_in_the_openapi_schema(client):
     schema = client.get("/api/v1/openapi.json").json()
     assert {"/api/v1/tasks", "/api/v1/tasks/{task_id}/actions", "/api/v1/process-instances/{instance_id}"} <= set(
         schema["paths"])
+
+
+def test_receipt_runs_end_to_end_through_the_api(client):
+    """R1.6 收文: 签收 → 登记 → 初审 → 拟办 → 批示 → 承办 → 传阅, every step by its handler through the API."""
+    from zhengtong.flow import services
+
+    o = make_office()
+    clerk = o.doc_clerk  # the 收发员 signs it in: the receipt's "drafter"
+    instance = services.start_process(user(clerk), identity=clerk, business_type="receipt", title="省厅来文")
+    [task] = open_tasks(instance)
+    steps = [
+        ("sign_in", clerk, {}), ("register", clerk, {}),
+        ("first_review", clerk, {"opinion": "请办公室拟办", "to_identities": [o.office_head.pk]}),
+        ("propose", o.office_head, {"opinion": "拟请副局长阅示", "to_identities": [o.deputy.pk]}),
+        ("instruct", o.deputy, {"opinion": "请综合科办理", "to_identities": [o.dept_head.pk]}),
+        ("handle", o.dept_head, {"opinion": "已办理"}), ("circulate", clerk, {}),
+    ]
+    for node, identity, body in steps:
+        assert (task.node_id, task.assignee_id) == (node, identity.pk)
+        client.force_login(user(identity))
+        todo = client.get("/api/v1/tasks").json()
+        assert task.pk in [item["id"] for item in todo["items"]]
+        response = act(client, identity, task, **body)
+        assert response.status_code == 200, (node, response.content)
+        new = response.json()["tasks"]
+        if new:
+            [created] = new
+            task = Task.objects.get(pk=created["id"])
+    assert response.json()["instance_status"] == "completed"
+    client.force_login(user(o.deputy))
+    trail = client.get(f"/api/v1/process-instances/{instance.pk}").json()["trail"]
+    assert [e["node_id"] for e in trail[1:]] == [node for node, _, _ in steps]
+    assert {"opinion": "请综合科办理", "identity": o.deputy.person.name}.items() <= trail[5].items()
