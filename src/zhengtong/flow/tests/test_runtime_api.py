@@ -141,3 +141,33 @@ def test_receipt_runs_end_to_end_through_the_api(client):
     trail = client.get(f"/api/v1/process-instances/{instance.pk}").json()["trail"]
     assert [e["node_id"] for e in trail[1:]] == [node for node, _, _ in steps]
     assert {"opinion": "请综合科办理", "identity": o.deputy.person.name}.items() <= trail[5].items()
+
+
+def test_dispatch_with_countersign_end_to_end_through_the_api(client):
+    """R1.5 发文 with a 3-person 会签, every step through POST /api/v1/tasks/{id}/actions."""
+    o = make_office()
+    instance = start(o)
+    [draft] = open_tasks(instance)
+    [review] = [Task.objects.get(pk=t["id"]) for t in act(client, o.drafter, draft).json()["tasks"]]
+    body = act(client, o.dept_head, review, opinion="同意", to_identities=[o.office_head.pk]).json()
+    [office] = [Task.objects.get(pk=t["id"]) for t in body["tasks"]]
+    body = act(client, o.office_head, office, opinion="请会签", route="countersign",
+               to_identities=[s.pk for s in o.signers]).json()
+    signs = [Task.objects.get(pk=t["id"]) for t in body["tasks"]]
+    assert [t.assignee for t in signs] == o.signers
+    assert act(client, o.signers[0], signs[0], opinion="同意").json()["tasks"] == []
+    assert act(client, o.signers[1], signs[1], opinion="同意").json()["tasks"] == []
+    [sign] = act(client, o.signers[2], signs[2], opinion="同意", to_identities=[o.deputy.pk]).json()["tasks"]
+    task = Task.objects.get(pk=sign["id"])
+    for identity, body in [(o.deputy, {"opinion": "同意印发"}), (o.doc_clerk, {}), (o.doc_clerk, {}),
+                           (o.doc_clerk, {})]:
+        [created] = act(client, identity, task, **body).json()["tasks"]
+        task = Task.objects.get(pk=created["id"])
+    assert task.node_id == "issue"
+    final = act(client, o.doc_clerk, task).json()
+    assert (final["instance_status"], final["tasks"]) == ("completed", [])
+    client.force_login(user(o.drafter))
+    assert client.get("/api/v1/tasks?box=done").json()["count"] == 1
+    detail = client.get(f"/api/v1/process-instances/{instance.pk}").json()
+    assert detail["status"] == "completed" and detail["current"] == []
+    assert [e["node_id"] for e in detail["trail"]].count("countersign") == 3
