@@ -68,8 +68,13 @@ def _spec_json(definition) -> str:
     cached = _SPEC_CACHE.get(key)
     if cached is None:
         spec, subprocess_specs = load_spec(parse_xml(definition.bpmn_xml.encode("utf-8")))
-        whole = SERIALIZER.to_dict(BpmnWorkflow(spec, subprocess_specs))
-        cached = json.dumps({k: whole[k] for k in _SPEC_KEYS})
+        registry = SERIALIZER.registry
+        registry._encoder_mode = True
+        try:
+            whole = SERIALIZER.to_dict(BpmnWorkflow(spec, subprocess_specs))
+            cached = json.dumps({k: whole[k] for k in _SPEC_KEYS}, cls=SERIALIZER._encoder_cls)
+        finally:
+            registry._encoder_mode = False
         if len(_SPEC_CACHE) > 500:
             _SPEC_CACHE.clear()
         _SPEC_CACHE[key] = cached

@@ -273,3 +273,25 @@ def test_route_must_be_one_the_next_gateway_offers():
         submit(office, opinion="同意", route="back_to_signer", next_handlers=[o.deputy.pk])
     assert exc.value.code == "flow.invalid_route" and "countersign" in exc.value.message
     assert Task.objects.get(pk=office.pk).status == "open"
+
+
+def test_sign_report_runs_to_the_principal_when_the_deputy_routes_it_there():
+    """签报: 起草 → 处室负责人 → 办公室 → 分管领导 → (route principal) 主要领导; stored and restored each step."""
+    o = make_office()
+    instance = services.start_process(user(o.drafter), identity=o.drafter, business_type="sign_report",
+                                      title="关于购置办公设备的请示")
+    [task] = open_tasks(instance)
+    nodes = [task.node_id]
+    while task is not None:
+        ext = engine.node_extensions(engine.load_state(instance.definition, ProcessInstance.objects.get(
+            pk=instance.pk).state).get_task_from_id(task.spiff_task_id).task_spec)
+        kwargs = {"opinion": "同意"} if ext.opinion_required else {}
+        if task.node_id == "deputy":
+            kwargs["route"] = "principal"
+        candidates = {"dept_head": [o.office_head.pk], "office": [o.deputy.pk], "deputy": [o.principal.pk]}
+        new = submit(task, next_handlers=candidates.get(task.node_id), **kwargs)
+        task = new[0] if new else None
+        if task is not None:
+            nodes.append(task.node_id)
+    assert nodes == ["draft", "dept_head", "office", "deputy", "principal"]
+    assert ProcessInstance.objects.get(pk=instance.pk).status == "completed"
