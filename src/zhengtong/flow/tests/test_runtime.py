@@ -295,3 +295,19 @@ def test_sign_report_runs_to_the_principal_when_the_deputy_routes_it_there():
             nodes.append(task.node_id)
     assert nodes == ["draft", "dept_head", "office", "deputy", "principal"]
     assert ProcessInstance.objects.get(pk=instance.pk).status == "completed"
+
+
+def test_two_holders_of_one_step_first_to_act_wins_the_other_is_cancelled():
+    """A duty rule naming two people (two 处室负责人): both see the task; the first to submit completes it."""
+    o = make_office()
+    second = IdentityFactory(unit=o.unit, department=o.dept_head.department, duty=duty("dept_head"), title="副科长")
+    [draft] = open_tasks(start(o))
+    rows = submit(draft)
+    assert {t.assignee for t in rows} == {o.dept_head, second} and len({t.spiff_task_id for t in rows}) == 1
+    mine = next(t for t in rows if t.assignee == second)
+    [office] = submit(mine, opinion="同意", next_handlers=[o.office_head.pk])
+    other = next(t for t in rows if t.assignee == o.dept_head)
+    assert Task.objects.get(pk=other.pk).status == "cancelled"
+    with pytest.raises(Conflict):
+        submit(other, opinion="同意", next_handlers=[o.office_head.pk])
+    assert [t.node_id for t in open_tasks(office.instance)] == ["office_review"]
