@@ -311,3 +311,30 @@ def test_two_holders_of_one_step_first_to_act_wins_the_other_is_cancelled():
     with pytest.raises(Conflict):
         submit(other, opinion="同意", next_handlers=[o.office_head.pk])
     assert [t.node_id for t in open_tasks(office.instance)] == ["office_review"]
+
+
+def test_ab_post_open_tasks_follow_a_delegation_that_starts_and_ends():
+    """Issue #3 §2: a delegation starting moves the principal's open 待办 to the delegate (on behalf of the
+    principal); when it ends they come back. Idempotent; trail and audit record each move."""
+    from datetime import timedelta
+
+    from zhengtong.flow.tasks import reapply_delegations_due  # noqa: F401 - the schedule exists
+
+    o = make_office()
+    [draft] = open_tasks(start(o))
+    [review] = submit(draft)
+    delegate = IdentityFactory(unit=o.unit, department=o.dept_head.department, duty=duty("clerk"), title="副科长")
+    now = timezone.now()
+    delegation = DelegationFactory(principal=o.dept_head, delegate=delegate, starts_at=now,
+                                   ends_at=now + timedelta(days=2))
+    assert services.reapply_delegations_between(now - timedelta(minutes=10), now + timedelta(minutes=1)) == [
+        review.pk]
+    review.refresh_from_db()
+    assert (review.assignee, review.on_behalf_of) == (delegate, o.dept_head)
+    assert services.reapply_delegations(o.dept_head, at=now + timedelta(minutes=1)) == []  # idempotent
+    assert TrailEntry.objects.get(operation="delegation").identity == delegate
+    later = delegation.ends_at + timedelta(minutes=1)
+    assert services.reapply_delegations_between(delegation.ends_at - timedelta(minutes=5), later) == [review.pk]
+    review.refresh_from_db()
+    assert (review.assignee, review.on_behalf_of) == (o.dept_head, None)
+    assert AuditRecord.objects.filter(action="flow.task_reassigned_by_delegation").count() == 2
