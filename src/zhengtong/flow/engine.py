@@ -10,6 +10,7 @@ import re
 from lxml import etree
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
 from .extensions import ZtBpmnParser, node_extensions
@@ -125,6 +126,14 @@ def route_choices(task_spec) -> list[str]:
     return choices
 
 
+def find_task(workflow: BpmnWorkflow, task_id):
+    """The engine task with this id, or None (Spiff raises TaskNotFoundException)."""
+    try:
+        return workflow.get_task_from_id(task_id)
+    except TaskNotFoundException:
+        return None
+
+
 def dumps(workflow: BpmnWorkflow) -> str:
     return SERIALIZER.serialize_json(workflow)
 
@@ -134,5 +143,5 @@ def loads(state: str) -> BpmnWorkflow:
 
 
 __all__ = ["SAFE_PARSER", "parse_xml", "load_spec", "start", "ready_user_tasks", "complete", "dumps", "loads",
-           "new_workflow", "dump_state", "load_state", "route_choices",
+           "new_workflow", "dump_state", "load_state", "route_choices", "find_task",
            "node_extensions", "TaskState"]

@@ -235,7 +235,10 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
     opinion = (opinion or "").strip()
     if len(opinion) > 2000:
         raise ServiceError("flow.opinion_too_long", "意见不能超过 2000 个字")
-    next_handlers = [int(pk) for pk in (next_handlers or [])]
+    try:
+        next_handlers = [int(pk) for pk in (next_handlers or [])]
+    except (TypeError, ValueError) as exc:
+        raise ServiceError("flow.handler_not_allowed", "下一步办理人应为身份编号") from exc
     now = timezone.now()
     with transaction.atomic():
         instance = (ProcessInstance.objects.select_for_update().select_related("definition", "drafter")
@@ -248,7 +251,7 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
         if instance.status != ProcessInstance.Status.RUNNING:
             raise Conflict("flow.instance_not_running", f"该流程{instance.get_status_display()}，不能办理")
         workflow = engine.load_state(instance.definition, instance.state)
-        spiff_task = workflow.get_task_from_id(task.spiff_task_id)
+        spiff_task = engine.find_task(workflow, task.spiff_task_id)
         if spiff_task is None or spiff_task.state != engine.TaskState.READY:
             raise Conflict("flow.task_already_done", f"“{task.node_name}”这一步已经不在办理中，请刷新待办列表")
         ext = engine.node_extensions(spiff_task.task_spec)

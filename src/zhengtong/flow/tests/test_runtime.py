@@ -338,3 +338,17 @@ def test_ab_post_open_tasks_follow_a_delegation_that_starts_and_ends():
     review.refresh_from_db()
     assert (review.assignee, review.on_behalf_of) == (o.dept_head, None)
     assert AuditRecord.objects.filter(action="flow.task_reassigned_by_delegation").count() == 2
+
+
+def test_a_row_whose_engine_task_is_gone_is_a_conflict_and_bad_handler_ids_are_refused():
+    import uuid
+
+    o = make_office()
+    [draft] = open_tasks(start(o))
+    with pytest.raises(ServiceError) as exc:
+        submit(draft, next_handlers=["x"])
+    assert exc.value.code == "flow.handler_not_allowed"
+    Task.objects.filter(pk=draft.pk).update(spiff_task_id=uuid.uuid4())
+    with pytest.raises(Conflict) as exc:
+        submit(Task.objects.get(pk=draft.pk))
+    assert exc.value.code == "flow.task_already_done"
