@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/", include("zhengtong.accounts.urls")),
     path("org/", include("zhengtong.org.urls")),
     path("console/", include("zhengtong.console.urls")),
+    path("tasks/", include("zhengtong.flow.urls")),
     path("", include("zhengtong.web.urls")),
 ]
 if settings.ALLOW_SUPERUSER:
