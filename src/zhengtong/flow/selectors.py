@@ -25,10 +25,28 @@ def my_identities(user):
     return Identity.objects.filter(person__user=user).values("pk")
 
 
-def worklist(user, box: str = "todo", page: int = 1, page_size: int = PAGE_SIZE) -> dict:
-    """待办 / 已办 / 待阅 / 已阅 of `user`: {"count", "items"} in two queries (count, page)."""
+def box_count(user, box: str = "todo") -> int:
+    """The number of tasks in one box of `user` (the workspace counters): one indexed COUNT."""
+    kind, status = BOXES[box]
+    return Task.objects.filter(assignee__in=my_identities(user), kind=kind, status=status).count()
+
+
+def worklist(user, box: str = "todo", page: int = 1, page_size: int = PAGE_SIZE, *, business_type: str = "",
+             deadline_status: str = "", received_from=None, received_to=None) -> dict:
+    """待办 / 已办 / 待阅 / 已阅 of `user`: {"count", "items"} in two queries (count, page).
+
+    Optional filters: business type, deadline status (normal / yellow / red), received date range (local dates,
+    both ends included)."""
     kind, status = BOXES[box]
     qs = Task.objects.filter(assignee__in=my_identities(user), kind=kind, status=status)
+    if business_type:
+        qs = qs.filter(instance__business_type=business_type)
+    if deadline_status:
+        qs = qs.filter(deadline_status=deadline_status)
+    if received_from:
+        qs = qs.filter(received_at__date__gte=received_from)
+    if received_to:
+        qs = qs.filter(received_at__date__lte=received_to)
     count = qs.count()
     if box in ("todo", "toread"):
         qs = qs.order_by("deadline", "received_at", "id")

@@ -1,0 +1,149 @@
+"""The 待办 centre and the task page (issue #3 §3): workspace counts, list and filters, 403 for outsiders
+(R7 audited), and 提交 through the form moves the flow (the 发文 default flow, services + org factories)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from zhengtong.accounts.models import User
+from zhengtong.audit.models import AuditRecord
+from zhengtong.flow.models import Task
+from zhengtong.org.tests.factories import IdentityFactory
+
+from .test_runtime import make_office, open_tasks, start, submit, user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def office():
+    o = make_office()
+    User.objects.update(otp_exempt=True)
+    return o
+
+
+def as_user(client, identity):
+    client.force_login(user(identity))
+    return client
+
+
+def test_home_counts_todo_and_toread_of_all_my_identities(client, office):
+    start(office)
+    start(office)
+    body = as_user(client, office.drafter).get(reverse("web:home")).content.decode()
+    assert 'href="/tasks/"' in body and 'href="/tasks/toread/"' in body
+    assert '<span class="counter-value">2</span><span class="counter-label">待办</span>' in body
+    assert '<span class="counter-value">0</span><span class="counter-label">待阅</span>' in body
+
+
+def test_todo_list_shows_columns_sorted_by_deadline_with_badges_and_behalf_note(client, office):
+    first, second = start(office), start(office)
+    [a] = open_tasks(first)
+    [b] = open_tasks(second)
+    today = timezone.localdate()
+    Task.objects.filter(pk=a.pk).update(deadline=today + timedelta(days=5), deadline_status="normal")
+    Task.objects.filter(pk=b.pk).update(deadline=today - timedelta(days=1), deadline_status="red",
+                                        on_behalf_of=office.dept_head)
+    resp = as_user(client, office.drafter).get(reverse("flow:todo"))
+    body = resp.content.decode()
+    assert resp.status_code == 200
+    for header in ("标题", "业务类型", "当前环节", "来自", "收到时间", "办理期限"):
+        assert f"<th>{header}</th>" in body
+    assert body.index(f'href="/tasks/{b.pk}/"') < body.index(f'href="/tasks/{a.pk}/"')  # overdue first
+    assert '<span class="badge badge-red">红牌</span>' in body and "发文" in body and "起草" in body
+    assert f"（代 {office.dept_head.person.name} 办理）" in body
+
+
+def test_filters_by_deadline_status_business_type_and_date(client, office):
+    instance = start(office)
+    [task] = open_tasks(instance)
+    Task.objects.filter(pk=task.pk).update(deadline_status="yellow")
+    c = as_user(client, office.drafter)
+    assert c.get(reverse("flow:todo"), {"deadline_status": "yellow"}).context["count"] == 1
+    assert c.get(reverse("flow:todo"), {"deadline_status": "red"}).context["count"] == 0
+    assert c.get(reverse("flow:todo"), {"business_type": "receipt"}).context["count"] == 0
+    assert c.get(reverse("flow:todo"), {"business_type": "dispatch"}).context["count"] == 1
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    assert c.get(reverse("flow:todo"), {"from": tomorrow}).context["count"] == 0
+    assert c.get(reverse("flow:todo"), {"to": tomorrow, "from": "junk"}).context["count"] == 1
+    assert '<span class="badge badge-yellow">黄牌</span>' in c.get(reverse("flow:todo")).content.decode()
+
+
+def test_done_box_lists_what_i_submitted_and_pages(client, office):
+    for _ in range(22):
+        start(office)
+    c = as_user(client, office.drafter)
+    first = c.get(reverse("flow:todo"))
+    assert first.context["count"] == 22 and len(first.context["items"]) == 20 and first.context["pages"] == 2
+    assert len(c.get(reverse("flow:todo"), {"page": "2"}).context["items"]) == 2
+    [draft] = open_tasks(start(office))
+    submit(draft)
+    done = c.get(reverse("flow:done"))
+    assert done.context["count"] == 1 and done.context["items"][0]["id"] == draft.pk
+
+
+def test_list_requires_login(client):
+    assert client.get(reverse("flow:todo")).status_code == 302
+
+
+def test_non_participant_gets_403_and_it_is_audited(client, office):
+    """R7: only participants see an instance; the refusal is audited."""
+    [draft] = open_tasks(start(office))
+    outsider = IdentityFactory()
+    User.objects.update(otp_exempt=True)
+    resp = as_user(client, outsider).get(reverse("flow:task", args=[draft.pk]))
+    assert resp.status_code == 403 and "无权访问" in resp.content.decode()
+    assert AuditRecord.objects.filter(action="permission.denied", outcome="denied",
+                                      object_id=str(draft.instance_id)).exists()
+    assert client.post(reverse("flow:task", args=[draft.pk]), {"opinion": "x"}).status_code == 403
+    assert Task.objects.get(pk=draft.pk).status == "open"
+
+
+def test_task_page_shows_trail_and_submit_form_only_to_the_holder(client, office):
+    [draft] = open_tasks(start(office))
+    [review] = submit(draft)
+    page = as_user(client, office.dept_head).get(reverse("flow:task", args=[review.pk])).content.decode()
+    assert "关于做好年终工作的通知" in page and "处室核稿" in page and 'id="submit-form"' in page
+    assert "发起" in page and "提交" in page and "本环节需要填写意见" in page
+    # the drafter participated but does not hold this task: the page, no form
+    page = as_user(client, office.drafter).get(reverse("flow:task", args=[review.pk])).content.decode()
+    assert "办理轨迹" in page and 'id="submit-form"' not in page
+
+
+def test_submit_through_the_form_moves_the_flow_with_chosen_handler_and_route(client, office):
+    [draft] = open_tasks(start(office))
+    c = as_user(client, office.drafter)
+    resp = c.post(reverse("flow:task", args=[draft.pk]), {"opinion": ""})
+    assert resp.status_code == 302 and resp.url == reverse("flow:todo")
+    [review] = open_tasks(draft.instance)
+    assert review.assignee == office.dept_head
+    c = as_user(client, office.dept_head)
+    page = c.get(reverse("flow:task", args=[review.pk])).content.decode()
+    assert 'name="next_handlers"' in page and "办公室审核" in page  # next rule is "chosen": the picker
+    # opinion required: a Chinese message on the page, nothing moves
+    resp = c.post(reverse("flow:task", args=[review.pk]), {"opinion": "", "next_handlers": str(office.office_head.pk)})
+    assert resp.status_code == 400 and "需要填写意见" in resp.content.decode()
+    assert open_tasks(review.instance) == [review]
+    # bad ids → message, not a 500
+    resp = c.post(reverse("flow:task", args=[review.pk]), {"opinion": "同意", "next_handlers": "x,y"})
+    assert resp.status_code == 400 and "下一步办理人无效" in resp.content.decode()
+    resp = c.post(reverse("flow:task", args=[review.pk]), {"opinion": "同意", "next_handlers": str(office.office_head.pk)})
+    assert resp.status_code == 302
+    [office_task] = open_tasks(review.instance)
+    assert (office_task.node_id, office_task.assignee) == ("office_review", office.office_head)
+    # 办公室审核 offers the 会签 route
+    c = as_user(client, office.office_head)
+    page = c.get(reverse("flow:task", args=[office_task.pk])).content.decode()
+    assert '<option value="countersign">转会签</option>' in page and 'data-multiple="true"' in page
+    resp = c.post(reverse("flow:task", args=[office_task.pk]), {"opinion": "请会签", "route": "countersign",
+                  "next_handlers": ",".join(str(s.pk) for s in office.signers)})
+    assert resp.status_code == 302
+    assert sorted(t.assignee_id for t in open_tasks(review.instance)) == sorted(s.pk for s in office.signers)
+    # the submitted task is now in 已办 and its page has no form any more
+    page = c.get(reverse("flow:task", args=[office_task.pk])).content.decode()
+    assert 'id="submit-form"' not in page and "请会签" in page
+    resp = c.post(reverse("flow:task", args=[office_task.pk]), {"opinion": "again"})
+    assert resp.status_code == 400 and "不能提交" in resp.content.decode()

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "flow"
+urlpatterns = [
+    path("", views.worklist, {"box": "todo"}, name="todo"),
+    path("done/", views.worklist, {"box": "done"}, name="done"),
+    path("toread/", views.worklist, {"box": "toread"}, name="toread"),
+    path("read/", views.worklist, {"box": "read"}, name="read"),
+    path("<int:task_id>/", views.task_page, name="task"),
+]

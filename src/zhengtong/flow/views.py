@@ -1,0 +1,170 @@
+"""The 待办 centre (/tasks/) and the task page (/tasks/<id>/): thin views over flow.selectors and flow.services.
+
+Reads go through the selectors (indexed worklist queries); the one write, 提交, is `services.submit_task`
+(permission, lock, audit there). A ServiceError becomes a Chinese message on the page, never a 500.
+"""
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from zhengtong.audit.services import security_event
+from zhengtong.core.errors import ServiceError
+from zhengtong.org.picker import parse_ids
+
+from . import engine, selectors, services
+from .models import BusinessType, Task
+
+BOX_TABS = [("todo", "待办"), ("done", "已办"), ("toread", "待阅"), ("read", "已阅")]
+BUSINESS_LABELS = dict(BusinessType.choices)
+DEADLINE_CHOICES = [("normal", "正常"), ("yellow", "黄牌"), ("red", "红牌")]
+OPERATIONS = {"start": "发起", "submit": "提交", "delegation": "AB岗转交", "return": "退回", "retract": "撤回",
+              "transfer": "转办", "delegate": "委派", "circulate": "传阅", "urge": "催办", "suspend": "挂起",
+              "resume": "恢复", "terminate": "终止"}
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _int(value: str, default: int = 1) -> int:
+    try:
+        return max(1, min(int(value), 100000))
+    except (TypeError, ValueError):
+        return default
+
+
+@login_required
+def worklist(request, box: str):
+    """待办 / 已办 / 待阅 / 已阅 with filters (业务类型, 时限状态, 收到日期), sorted by deadline, paginated."""
+    q = request.GET
+    filters = {
+        "business_type": q.get("business_type", "") if q.get("business_type", "") in BUSINESS_LABELS else "",
+        "deadline_status": q.get("deadline_status", "") if q.get("deadline_status", "") in dict(DEADLINE_CHOICES)
+        else "",
+        "received_from": _date(q.get("from", "")),
+        "received_to": _date(q.get("to", "")),
+    }
+    page = _int(q.get("page", "1"))
+    result = selectors.worklist(request.user, box, page, **filters)
+    for item in result["items"]:
+        item["business_type_label"] = BUSINESS_LABELS.get(item["business_type"], item["business_type"])
+    pages = max(1, -(-result["count"] // selectors.PAGE_SIZE))
+    kept = {k: v for k, v in {"business_type": filters["business_type"], "deadline_status": filters["deadline_status"],
+                              "from": q.get("from", "") if filters["received_from"] else "",
+                              "to": q.get("to", "") if filters["received_to"] else ""}.items() if v}
+    return render(request, "flow/worklist.html", {
+        "box": box, "box_label": dict(BOX_TABS)[box], "tabs": BOX_TABS, "count": result["count"],
+        "items": result["items"], "page": page, "pages": pages, "query": urlencode(kept), "filters": kept,
+        "business_types": BusinessType.choices, "deadline_choices": DEADLINE_CHOICES, "filtered": bool(kept),
+        "prev_page": page - 1 if page > 1 else None, "next_page": page + 1 if page < pages else None,
+    })
+
+
+def _inner(spec):
+    """The user task inside a multi-instance (会签) spec, or None."""
+    name = getattr(spec, "task_spec", None)
+    return spec._wf_spec.task_specs.get(name) if isinstance(name, str) else None
+
+
+def _spec_name(spec) -> str:
+    inner = _inner(spec)
+    return getattr(inner or spec, "bpmn_name", None) or getattr(spec, "bpmn_name", None) or spec.bpmn_id or ""
+
+
+def _next_nodes(spec, depth: int = 0) -> list[tuple[str, bool, bool]]:
+    """(name, rule is "chosen", multi-instance) of the user tasks that may follow `spec` (through gateways)."""
+    found = []
+    for output in getattr(spec, "outputs", ()):
+        inner = _inner(output)
+        ext = engine.node_extensions(inner if inner is not None else output)
+        if ext.assignment is not None:
+            found.append((_spec_name(output), ext.assignment.rule == "chosen", inner is not None))
+        elif depth < 3:
+            found += _next_nodes(output, depth + 1)
+    return found
+
+
+def _route_options(spec) -> list[tuple[str, str]]:
+    """The routes the handler may choose (engine.route_choices, as services.submit_task validates them), each
+    labelled with the node it leads to."""
+    labels = {}
+    for output in getattr(spec, "outputs", ()):
+        for condition, target in getattr(output, "cond_task_specs", None) or ():
+            expression = condition.args[0] if condition is not None and getattr(condition, "args", None) else ""
+            target_spec = output._wf_spec.task_specs.get(target) if isinstance(target, str) else target
+            for value in engine.ROUTE_CONDITION.findall(str(expression)):
+                labels.setdefault(value, _spec_name(target_spec) if target_spec is not None else value)
+    return [(value, labels.get(value, value)) for value in engine.route_choices(spec)]
+
+
+def _submit_form(task: Task) -> dict | None:
+    """What the submit form offers at this node: routes, whether the next handler is chosen, opinion rule."""
+    instance = task.instance
+    try:
+        workflow = engine.load_state(instance.definition, instance.state)
+    except Exception:  # noqa: BLE001 — a broken state must not make the page a 500; submitting will say why
+        return {"routes": [], "chosen": [], "chosen_label": "", "multi": False, "opinion_required": False}
+    spiff_task = engine.find_task(workflow, task.spiff_task_id)
+    if spiff_task is None or spiff_task.state != engine.TaskState.READY:
+        return None
+    spec = spiff_task.task_spec
+    nodes = _next_nodes(spec)
+    chosen = [name for name, is_chosen, _ in nodes if is_chosen]
+    return {"routes": _route_options(spec), "chosen": chosen, "chosen_label": "、".join(dict.fromkeys(chosen)),
+            "multi": any(multi for _, is_chosen, multi in nodes if is_chosen),
+            "opinion_required": engine.node_extensions(spec).opinion_required}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def task_page(request, task_id: int):
+    """The task page: instance, current node, deadline, trail; the 提交 form for the viewer's own open task."""
+    task = (Task.objects.select_related("instance__definition", "assignee__person", "on_behalf_of__person",
+                                        "sender__person").filter(pk=task_id).first())
+    if task is None:
+        raise Http404("任务不存在")
+    instance = task.instance
+    if not selectors.is_participant(request.user, instance):
+        security_event("permission.denied", user=request.user, outcome="denied", obj=instance,
+                       detail={"code": "flow.not_participant", "task": task.pk})
+        return render(request, "flow/denied.html", {"message": "只有该流程的参与人可以查看。"}, status=403)
+    person = getattr(request.user, "person", None)
+    mine = task.status == Task.Status.OPEN and person is not None and task.assignee.person_id == person.pk
+    form = _submit_form(task) if mine and task.kind == Task.Kind.TODO else None
+    error, values = "", {"opinion": "", "route": "", "next_handlers": ""}
+    if request.method == "POST":
+        if form is None:
+            error = "这一步已经不在您的待办中，不能提交。"
+        else:
+            values = {k: request.POST.get(k, "").strip() for k in values}
+            try:
+                try:
+                    handlers = parse_ids(values["next_handlers"]) if values["next_handlers"] else []
+                except ValueError as exc:
+                    raise ServiceError("flow.handler_not_allowed", "下一步办理人无效") from exc
+                new_tasks = services.submit_task(request.user, task, route=values["route"],
+                                                 next_handlers=handlers, opinion=values["opinion"])
+            except ServiceError as exc:
+                error = exc.message
+            else:
+                names = "、".join(dict.fromkeys(f"{t.node_name}（{t.assignee.person.name}）" for t in new_tasks))
+                messages.success(request, f"已提交“{task.node_name}”" + (f"，已送 {names}" if names else "，流程已办结"))
+                return redirect("flow:todo")
+    detail = selectors.instance_detail(instance)
+    for entry in detail["trail"]:
+        entry["operation_label"] = OPERATIONS.get(entry["operation"], entry["operation"])
+    status = 200 if not error else 400
+    return render(request, "flow/task.html", {
+        "task": task, "instance": instance, "detail": detail, "mine": mine, "form": form, "error": error,
+        "values": values, "business_type_label": BUSINESS_LABELS.get(instance.business_type, instance.business_type),
+    }, status=status)
