@@ -27,7 +27,7 @@ from pydantic import Field
 
 from zhengtong.accounts.permissions import administered_unit_ids, require_authenticated, require_unit_admin
 from zhengtong.core.errors import Conflict, Forbidden, ServiceError
-from zhengtong.org.models import Unit
+from zhengtong.org.models import Identity, Unit
 
 from . import selectors, services
 from .models import ProcessDefinition, ProcessInstance, Task
@@ -134,7 +134,7 @@ tasks_router = Router(tags=["tasks"])
 instances_router = Router(tags=["tasks"])
 
 ACTIONS = {
-    "submit": "提交", "return": "退回", "retract": "撤回", "transfer": "转办", "delegate": "委派", "add_signers": "加签",
+    "open": "打开", "submit": "提交", "return": "退回", "retract": "撤回", "transfer": "转办", "delegate": "委派", "add_signers": "加签",
     "remove_signers": "减签", "circulate": "传阅", "urge": "催办", "suspend": "挂起", "resume": "恢复", "terminate": "终止",
 }
 
@@ -163,7 +163,7 @@ class WorklistQuery(Schema):
 
 
 class ActionIn(Schema):
-    action: Literal["submit", "return", "retract", "transfer", "delegate", "add_signers", "remove_signers",
+    action: Literal["open", "submit", "return", "retract", "transfer", "delegate", "add_signers", "remove_signers",
                     "circulate", "urge", "suspend", "resume", "terminate"]
     route: str = Field("", max_length=40, description="流转方向（网关条件值，如 countersign；无选择时为空）")
     to_identities: list[int] = Field([], max_length=500, description="下一步办理人（身份 id；会签为每位会签人）")
@@ -231,10 +231,27 @@ def worklist(request, q: Query[WorklistQuery]):
 def act(request, task_id: int, body: ActionIn):
     require_authenticated(request.auth)
     task = get_object_or_404(Task.objects.select_related("assignee"), pk=task_id)
-    if body.action != "submit":
-        raise Conflict("flow.action_not_supported_yet", f"“{ACTIONS[body.action]}”操作尚未开放，目前只能提交")
-    new_tasks = services.submit_task(request.auth, task, route=body.route, next_handlers=body.to_identities,
-                                     opinion=body.opinion)
+    if body.action == "submit":
+        new_tasks = services.submit_task(request.auth, task, route=body.route, next_handlers=body.to_identities,
+                                         opinion=body.opinion)
+    elif body.action == "open":
+        services.open_task(request.auth, task)
+        new_tasks = []
+    elif body.action == "retract":
+        new_tasks = services.retract_task(request.auth, task)
+    elif body.action == "return":
+        new_tasks = services.return_task(request.auth, task, target_node=body.target_node, reason=body.opinion)
+    elif body.action in ("transfer", "delegate"):
+        if len(body.to_identities) != 1:
+            raise ServiceError("flow.one_identity_required", f"{ACTIONS[body.action]}需要且只能选择一位办理人",
+                               status=422)
+        target = Identity.objects.select_related("person").filter(pk=body.to_identities[0]).first()
+        if target is None:
+            raise ServiceError("flow.identity_not_found", "所选办理人不存在", status=422)
+        operation = services.transfer_task if body.action == "transfer" else services.delegate_task
+        new_tasks = [operation(request.auth, task, to_identity=target, opinion=body.opinion)]
+    else:
+        raise Conflict("flow.action_not_supported_yet", f"“{ACTIONS[body.action]}”操作尚未开放")
     instance = ProcessInstance.objects.only("status").get(pk=task.instance_id)
     return {"instance_id": instance.pk, "instance_status": instance.status,
             "tasks": [{"id": t.pk, "node_id": t.node_id, "node_name": t.node_name, "assignee_id": t.assignee_id,

@@ -57,6 +57,24 @@ def complete(workflow: BpmnWorkflow, task, data: dict | None = None) -> None:
     workflow.do_engine_steps()
 
 
+def reset_to(workflow: BpmnWorkflow, task) -> None:
+    """Take the workflow back to `task` (a completed user task): its descendants are dropped, it is ready again
+    (SpiffWorkflow's `reset_from_task_id`, data as it was before the task ran), then run to the next waits."""
+    workflow.reset_from_task_id(task.id)
+    workflow.do_engine_steps()
+
+
+def user_task_ancestors(task) -> list:
+    """The completed user tasks on the path that led to `task`, nearest first (the path actually taken)."""
+    found = []
+    parent = task.parent
+    while parent is not None:
+        if parent.task_spec.manual and parent.state == TaskState.COMPLETED:
+            found.append(parent)
+        parent = parent.parent
+    return found
+
+
 # --- the stored form: the workflow without its spec (the spec is the same for every instance of a version) ---
 
 _SPEC_CACHE: dict[tuple[int, str], str] = {}
@@ -143,5 +161,5 @@ def loads(state: str) -> BpmnWorkflow:
 
 
 __all__ = ["SAFE_PARSER", "parse_xml", "load_spec", "start", "ready_user_tasks", "complete", "dumps", "loads",
-           "new_workflow", "dump_state", "load_state", "route_choices", "find_task",
+           "new_workflow", "dump_state", "load_state", "route_choices", "find_task", "reset_to", "user_task_ancestors",
            "node_extensions", "TaskState"]

@@ -104,6 +104,7 @@ class Task(models.Model):
         OPEN = "open", "待办"
         DONE = "done", "已办"
         CANCELLED = "cancelled", "已取消"
+        DELEGATED = "delegated", "已委派"
 
     class Kind(models.TextChoices):
         TODO = "todo", "待办"
@@ -132,6 +133,12 @@ class Task(models.Model):
     deadline = models.DateField("办理时限", null=True, blank=True)
     deadline_status = models.CharField("时限状态", max_length=10, choices=DeadlineStatus.choices,
                                        default=DeadlineStatus.NORMAL)
+    returned_by = models.ForeignKey("org.Identity", verbose_name="退回人", null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+",
+                                    help_text="退回产生的待办：谁退回的（可直接送回退回人）")
+    delegated_from = models.ForeignKey("self", verbose_name="委派自", null=True, blank=True,
+                                       on_delete=models.CASCADE, related_name="delegations",
+                                       help_text="委派产生的待办：委派人的任务（受托人提交后回到委派人）")
 
     class Meta:
         verbose_name = verbose_name_plural = "待办任务"

@@ -56,9 +56,26 @@ def _no_handler(node_name: str) -> ServiceError:
                         "或组织架构")
 
 
+def _resolve(instance, ext, node_name, ctx, chosen_ids, apply_delegation, now) -> list[tuple]:
+    if ext.assignment is None:
+        raise _no_handler(node_name)
+    identities = resolve_candidates(ext.assignment, ctx)
+    if not identities:
+        raise _no_handler(node_name)
+    if ext.assignment.rule == "chosen":
+        identities = narrow_to_chosen(identities, list(chosen_ids or []))
+    if apply_delegation:
+        return [(h.identity, h.on_behalf_of) for h in
+                effective_handlers(identities, business_type=instance.business_type, at=now)]
+    return [(identity, None) for identity in identities]
+
+
 def project(instance, workflow, ctx: AssignmentContext, *, sender=None, chosen_ids=None,
-            apply_delegation: bool = True, now=None) -> list[Task]:
-    """Bring the open Task rows of `instance` in line with the workflow's ready user tasks; returns the new rows."""
+            apply_delegation: bool = True, now=None, fixed_handlers: dict | None = None) -> list[Task]:
+    """Bring the open Task rows of `instance` in line with the workflow's ready user tasks; returns the new rows.
+
+    `fixed_handlers` ({node id: [(identity, on_behalf_of)]}) gives nodes whose handlers are already known
+    (撤回 / 退回: the one who handled the step before); no rule, no AB岗 for them."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     open_rows = set(Task.objects.filter(instance=instance, status=Task.Status.OPEN)
@@ -67,7 +84,8 @@ def project(instance, workflow, ctx: AssignmentContext, *, sender=None, chosen_i
     ready_ids = {t.id for t in ready}
     stale = open_rows - ready_ids
     if stale:
-        Task.objects.filter(instance=instance, status=Task.Status.OPEN, spiff_task_id__in=stale).update(
+        Task.objects.filter(instance=instance, status__in=[Task.Status.OPEN, Task.Status.DELEGATED],
+                            spiff_task_id__in=stale).update(
             status=Task.Status.CANCELLED, completed_at=now)
     by_node: dict[str, list] = defaultdict(list)
     for spiff_task in ready:
@@ -78,18 +96,10 @@ def project(instance, workflow, ctx: AssignmentContext, *, sender=None, chosen_i
         spec = spiff_tasks[0].task_spec
         node_name = spec.bpmn_name or spec.bpmn_id
         ext = engine.node_extensions(spec)
-        if ext.assignment is None:
-            raise _no_handler(node_name)
-        identities = resolve_candidates(ext.assignment, ctx)
-        if not identities:
-            raise _no_handler(node_name)
-        if ext.assignment.rule == "chosen":
-            identities = narrow_to_chosen(identities, list(chosen_ids or []))
-        if apply_delegation:
-            handlers = [(h.identity, h.on_behalf_of) for h in
-                        effective_handlers(identities, business_type=instance.business_type, at=now)]
+        if fixed_handlers and spec.bpmn_id in fixed_handlers:
+            handlers = list(fixed_handlers[spec.bpmn_id])
         else:
-            handlers = [(identity, None) for identity in identities]
+            handlers = _resolve(instance, ext, node_name, ctx, chosen_ids, apply_delegation, now)
         deadline = deadline_for(today, ext.deadline_days)
         status = deadline_status(deadline, today)
         multi = len(spiff_tasks) > 1 or "key_or_index" in spiff_tasks[0].internal_data

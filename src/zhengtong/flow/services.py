@@ -244,6 +244,8 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
         instance = (ProcessInstance.objects.select_for_update().select_related("definition", "drafter")
                     .get(pk=task.instance_id))
         task = Task.objects.select_related("assignee", "on_behalf_of").get(pk=task.pk)
+        if task.status == Task.Status.DELEGATED:
+            raise Conflict("flow.task_delegated", f"“{task.node_name}”已委派他人办理，受托人办完后会回到您的待办")
         if task.status != Task.Status.OPEN:
             raise Conflict("flow.task_already_done", f"“{task.node_name}”这一步已经办理过了（可能由他人或在别处"
                            "同时提交），请刷新待办列表")
@@ -254,6 +256,8 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
         spiff_task = engine.find_task(workflow, task.spiff_task_id)
         if spiff_task is None or spiff_task.state != engine.TaskState.READY:
             raise Conflict("flow.task_already_done", f"“{task.node_name}”这一步已经不在办理中，请刷新待办列表")
+        if task.delegated_from_id:
+            return _finish_delegation(actor, instance, task, workflow, opinion, now)
         ext = engine.node_extensions(spiff_task.task_spec)
         choices = engine.route_choices(spiff_task.task_spec)
         if route and route not in choices:
@@ -283,6 +287,244 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
                detail={"task": task.pk, "node": task.node_id, "route": route,
                        "on_behalf_of": task.on_behalf_of_id, "next_tasks": [t.pk for t in new_tasks]})
     return new_tasks
+
+
+# --- operations on a task (issue #3 §4): open, 撤回, 退回, 转办, 委派 ------------------------------------------------
+
+OPERATION_LABELS = {"return": "退回", "retract": "撤回", "transfer": "转办", "delegate": "委派"}
+
+
+def _lock(actor, task: Task) -> tuple[ProcessInstance, Task]:
+    """The instance row locked and the task re-read under the lock (holder re-checked); the instance must run."""
+    instance = (ProcessInstance.objects.select_for_update().select_related("definition", "drafter", "unit")
+                .get(pk=task.instance_id))
+    task = Task.objects.select_related("assignee", "on_behalf_of").get(pk=task.pk)
+    _require_task_holder(actor, task)
+    if instance.status != ProcessInstance.Status.RUNNING:
+        raise Conflict("flow.instance_not_running", f"该流程{instance.get_status_display()}，不能办理")
+    return instance, task
+
+
+def _require_operation(task: Task, spiff_task, operation: str) -> None:
+    label = OPERATION_LABELS[operation]
+    if operation not in engine.node_extensions(spiff_task.task_spec).operations:
+        raise Conflict("flow.operation_not_allowed", f"“{task.node_name}”这一步不允许{label}")
+    if "key_or_index" in spiff_task.internal_data:
+        raise Conflict("flow.operation_not_allowed", f"“{task.node_name}”是会签步骤，暂不支持{label}")
+
+
+def _ready_spiff_task(workflow, task: Task):
+    if task.status != Task.Status.OPEN:
+        raise Conflict("flow.task_already_done", f"“{task.node_name}”这一步已经办理过了，请刷新待办列表")
+    spiff_task = engine.find_task(workflow, task.spiff_task_id)
+    if spiff_task is None or spiff_task.state != engine.TaskState.READY:
+        raise Conflict("flow.task_already_done", f"“{task.node_name}”这一步已经不在办理中，请刷新待办列表")
+    return spiff_task
+
+
+def _clean_text(value: str, code: str, label: str) -> str:
+    value = (value or "").strip()
+    if len(value) > 2000:
+        raise ServiceError(code, f"{label}不能超过 2000 个字")
+    return value
+
+
+def _trail(instance, task, actor, operation: str, *, identity=None, on_behalf_of=None, opinion: str = "",
+           route: str = "", now=None) -> TrailEntry:
+    return TrailEntry.objects.create(instance=instance, task=task, node_id=task.node_id, node_name=task.node_name,
+                                     actor=actor, identity=identity or task.assignee,
+                                     on_behalf_of=on_behalf_of if identity else task.on_behalf_of,
+                                     operation=operation, route=route, opinion=opinion, created_at=now)
+
+
+def open_task(actor, task: Task) -> Task:
+    """打开: the holder opens the task; the first time sets `opened_at` (after that 撤回 by the sender is too late)."""
+    _require_task_holder(actor, task)
+    now = timezone.now()
+    with transaction.atomic():
+        instance = ProcessInstance.objects.select_for_update().select_related("unit").get(pk=task.instance_id)
+        task = Task.objects.select_related("assignee").get(pk=task.pk)
+        _require_task_holder(actor, task)
+        if task.opened_at is None:
+            task.opened_at = now
+            task.save(update_fields=["opened_at"])
+            record("flow.task_opened", obj=instance, user=actor, identity=task.assignee, unit=instance.unit,
+                   changes={"opened_at": [None, now.isoformat()]}, detail={"task": task.pk, "node": task.node_id})
+    return task
+
+
+def retract_task(actor, task: Task) -> list[Task]:
+    """撤回: take back one's own submission while none of the tasks it created has been opened (or handled); those
+    are cancelled and the step comes back to the one who submitted it (the engine is reset to it)."""
+    _require_task_holder(actor, task)
+    now = timezone.now()
+    too_late = Conflict("flow.retract_too_late", f"“{task.node_name}”提交后下一步已经打开或办理，不能撤回")
+    with transaction.atomic():
+        instance, task = _lock(actor, task)
+        if task.status != Task.Status.DONE or task.completed_at is None:
+            raise Conflict("flow.retract_too_late", f"“{task.node_name}”这一步没有提交过，无需撤回")
+        workflow = engine.load_state(instance.definition, instance.state)
+        spiff_task = engine.find_task(workflow, task.spiff_task_id)
+        if spiff_task is None or spiff_task.state != engine.TaskState.COMPLETED:
+            raise too_late
+        _require_operation(task, spiff_task, "retract")
+        created = list(Task.objects.filter(instance=instance, sender=task.assignee, received_at=task.completed_at,
+                                           delegated_from__isnull=True).exclude(pk=task.pk))
+        if not created or any(t.status != Task.Status.OPEN or t.opened_at is not None for t in created):
+            raise too_late
+        for t in created:  # the rows it created must still hang below it in the engine (nothing moved since)
+            following = engine.find_task(workflow, t.spiff_task_id)
+            if following is None or not following.is_descendant_of(spiff_task):
+                raise too_late
+        before = snapshot(instance, INSTANCE_FIELDS)
+        engine.reset_to(workflow, spiff_task)
+        ctx = AssignmentContext(drafter=instance.drafter, previous=task.sender, business_type=instance.business_type)
+        new_tasks = runtime.project(instance, workflow, ctx, sender=task.sender, now=now,
+                                    fixed_handlers={task.node_id: [(task.assignee, task.on_behalf_of)]})
+        _save_state(instance, workflow, now)
+        _trail(instance, task, actor, "retract", now=now)
+        record("flow.task_retracted", obj=instance, user=actor, identity=task.assignee, unit=instance.unit,
+               changes=diff(before, snapshot(instance, INSTANCE_FIELDS)),
+               detail={"task": task.pk, "node": task.node_id, "cancelled": [t.pk for t in created],
+                       "new_tasks": [t.pk for t in new_tasks]})
+    return new_tasks
+
+
+def return_task(actor, task: Task, *, target_node: str | None = None, reason: str) -> list[Task]:
+    """退回: send the instance back to the previous user step (default) or to an earlier one on the path it actually
+    took (`target_node`), with a reason; the step goes to whoever handled it then, `returned_by` = the returner."""
+    _require_task_holder(actor, task)
+    reason = _clean_text(reason, "flow.reason_too_long", "退回理由")
+    if not reason:
+        raise ServiceError("flow.reason_required", "退回必须填写理由")
+    target_node = (target_node or "").strip()
+    now = timezone.now()
+    with transaction.atomic():
+        instance, task = _lock(actor, task)
+        workflow = engine.load_state(instance.definition, instance.state)
+        spiff_task = _ready_spiff_task(workflow, task)
+        if task.delegated_from_id:
+            raise Conflict("flow.operation_not_allowed", f"“{task.node_name}”是受委派办理的任务，不能退回")
+        _require_operation(task, spiff_task, "return")
+        target = row = None
+        for ancestor in engine.user_task_ancestors(spiff_task):
+            if target_node and ancestor.task_spec.bpmn_id != target_node:
+                continue
+            row = (Task.objects.filter(instance=instance, spiff_task_id=ancestor.id, status=Task.Status.DONE)
+                   .select_related("assignee", "on_behalf_of").order_by("-completed_at", "-id").first())
+            if row is not None:
+                target = ancestor
+                break
+        if target is None:
+            raise ServiceError("flow.return_target_invalid",
+                               f"“{target_node}”不是本流程已经办理过的步骤，不能退回到那里" if target_node
+                               else f"“{task.node_name}”之前没有可以退回的步骤", status=422)
+        before = snapshot(instance, INSTANCE_FIELDS)
+        task.status, task.completed_at = Task.Status.DONE, now
+        task.save(update_fields=["status", "completed_at"])
+        engine.reset_to(workflow, target)
+        ctx = AssignmentContext(drafter=instance.drafter, previous=task.assignee, business_type=instance.business_type)
+        new_tasks = runtime.project(instance, workflow, ctx, sender=task.assignee, now=now,
+                                    fixed_handlers={row.node_id: [(row.assignee, row.on_behalf_of)]})
+        Task.objects.filter(pk__in=[t.pk for t in new_tasks]).update(returned_by=task.assignee)
+        for new in new_tasks:
+            new.returned_by = task.assignee
+        _save_state(instance, workflow, now)
+        _trail(instance, task, actor, "return", route=row.node_id, opinion=reason, now=now)
+        record("flow.task_returned", obj=instance, user=actor, identity=task.assignee, unit=instance.unit,
+               changes=diff(before, snapshot(instance, INSTANCE_FIELDS)),
+               detail={"task": task.pk, "node": task.node_id, "target_node": row.node_id, "reason": reason,
+                       "new_tasks": [t.pk for t in new_tasks]})
+    return new_tasks
+
+
+def _target_identity(instance, task: Task, to_identity, label: str):
+    from .assignment import effective_handlers
+
+    if to_identity is None or not to_identity.active or not to_identity.person.active:
+        raise ServiceError("flow.identity_inactive", f"{label}对象不是有效身份")
+    if to_identity.unit_id != instance.unit_id:
+        raise ServiceError("flow.identity_other_unit", f"只能{label}给本单位的人员")
+    if to_identity.pk == task.assignee_id or to_identity.person_id == task.assignee.person_id:
+        raise ServiceError("flow.identity_is_self", f"不能{label}给自己")
+    return effective_handlers([to_identity], business_type=instance.business_type, at=timezone.now())[0]
+
+
+def _copy(task: Task, handler, now, **extra) -> Task:
+    return Task.objects.create(instance_id=task.instance_id, spiff_task_id=task.spiff_task_id, node_id=task.node_id,
+                               node_name=task.node_name, assignee=handler.identity, on_behalf_of=handler.on_behalf_of,
+                               sender=task.assignee, received_at=now, deadline=task.deadline,
+                               deadline_status=task.deadline_status, **extra)
+
+
+def transfer_task(actor, task: Task, *, to_identity, opinion: str = "") -> Task:
+    """转办: the open task moves to another identity of the unit (AB岗 applied); the engine does not move."""
+    _require_task_holder(actor, task)
+    opinion = _clean_text(opinion, "flow.opinion_too_long", "意见")
+    now = timezone.now()
+    with transaction.atomic():
+        instance, task = _lock(actor, task)
+        workflow = engine.load_state(instance.definition, instance.state)
+        spiff_task = _ready_spiff_task(workflow, task)
+        if task.delegated_from_id:
+            raise Conflict("flow.operation_not_allowed", f"“{task.node_name}”是受委派办理的任务，不能转办")
+        _require_operation(task, spiff_task, "transfer")
+        handler = _target_identity(instance, task, to_identity, "转办")
+        before = snapshot(instance, INSTANCE_FIELDS)
+        task.status, task.completed_at = Task.Status.DONE, now
+        task.save(update_fields=["status", "completed_at"])
+        new = _copy(task, handler, now)
+        _save_state(instance, workflow, now)
+        _trail(instance, task, actor, "transfer", opinion=opinion, now=now)
+        _trail(instance, new, actor, "transferred_to", identity=handler.identity, on_behalf_of=handler.on_behalf_of,
+               now=now)
+        record("flow.task_transferred", obj=instance, user=actor, identity=task.assignee, unit=instance.unit,
+               changes=diff(before, snapshot(instance, INSTANCE_FIELDS)),
+               detail={"task": task.pk, "node": task.node_id, "new_task": new.pk, "to": handler.identity.pk,
+                       "on_behalf_of": handler.on_behalf_of.pk if handler.on_behalf_of else None})
+    return new
+
+
+def delegate_task(actor, task: Task, *, to_identity, opinion: str = "") -> Task:
+    """委派: a task for the delegate; when the delegate submits, the task comes back to the delegator (the engine
+    moves only when the delegator submits). The delegator's row waits as `delegated`."""
+    _require_task_holder(actor, task)
+    opinion = _clean_text(opinion, "flow.opinion_too_long", "意见")
+    now = timezone.now()
+    with transaction.atomic():
+        instance, task = _lock(actor, task)
+        workflow = engine.load_state(instance.definition, instance.state)
+        spiff_task = _ready_spiff_task(workflow, task)
+        if task.delegated_from_id:
+            raise Conflict("flow.operation_not_allowed", f"“{task.node_name}”是受委派办理的任务，不能再委派")
+        _require_operation(task, spiff_task, "delegate")
+        handler = _target_identity(instance, task, to_identity, "委派")
+        before = snapshot(instance, INSTANCE_FIELDS)
+        task.status = Task.Status.DELEGATED
+        task.save(update_fields=["status"])
+        new = _copy(task, handler, now, delegated_from=task)
+        _save_state(instance, workflow, now)
+        _trail(instance, task, actor, "delegate", opinion=opinion, now=now)
+        record("flow.task_delegated", obj=instance, user=actor, identity=task.assignee, unit=instance.unit,
+               changes=diff(before, snapshot(instance, INSTANCE_FIELDS)),
+               detail={"task": task.pk, "node": task.node_id, "new_task": new.pk, "to": handler.identity.pk})
+    return new
+
+
+def _finish_delegation(actor, instance, task: Task, workflow, opinion: str, now) -> list[Task]:
+    """The delegate submits: the delegator's task is open again (the engine has not moved)."""
+    before = snapshot(instance, INSTANCE_FIELDS)
+    task.status, task.completed_at = Task.Status.DONE, now
+    task.save(update_fields=["status", "completed_at"])
+    original = Task.objects.select_for_update().get(pk=task.delegated_from_id)
+    original.status, original.received_at, original.sender = Task.Status.OPEN, now, task.assignee
+    original.save(update_fields=["status", "received_at", "sender"])
+    _save_state(instance, workflow, now)
+    _trail(instance, task, actor, "delegate_done", opinion=opinion, now=now)
+    record("flow.delegated_task_submitted", obj=instance, user=actor, identity=task.assignee, unit=instance.unit,
+           changes=diff(before, snapshot(instance, INSTANCE_FIELDS)),
+           detail={"task": task.pk, "node": task.node_id, "back_to": original.pk})
+    return [original]
 
 
 # --- AB岗 when a delegation starts or ends (issue #3 §2) ------------------------------------------------------
