@@ -271,3 +271,38 @@ def test_actions_endpoint_open_retract_return_transfer_delegate(client):
     assert response.status_code == 403 and response.json()["code"] == "flow.not_your_task"
     response = act(client, o.office_head, moved, action="return", opinion="请重拟")
     assert response.status_code == 200 and response.json()["tasks"][0]["node_id"] == "draft"
+
+
+def test_retract_a_send_to_countersign_and_return_over_it():
+    """撤回 of 办公室审核 that started a 会签 cancels every signer's row; 退回 from 签发 after 会签 skips the 会签 node
+    (not a target yet) and goes back to the 办公室."""
+    o = make_office()
+    office = run_to_office_review(o)
+    signers = submit(office, route="countersign", opinion="请会签", next_handlers=[s.pk for s in o.signers])
+    assert len(signers) == 3
+    [again] = services.retract_task(user(o.office_head), office)
+    assert again.node_id == "office_review" and again.assignee == o.office_head
+    assert set(Task.objects.filter(pk__in=[t.pk for t in signers]).values_list("status", flat=True)) == {"cancelled"}
+    assert engine_ready(office.instance) == ["office_review"]
+    signers = submit(again, route="countersign", opinion="请会签", next_handlers=[s.pk for s in o.signers])
+    for signer in signers[:-1]:
+        assert submit(signer, opinion="同意") == []
+    [sign] = submit(signers[-1], opinion="同意", next_handlers=[o.deputy.pk])
+    [back] = services.return_task(user(o.deputy), sign, reason="请再核")
+    assert (back.node_id, back.assignee, back.returned_by) == ("office_review", o.office_head, o.deputy)
+    with pytest.raises(ServiceError) as exc:
+        services.return_task(user(o.office_head), back, target_node="countersign", reason="退")
+    assert exc.value.code == "flow.return_target_invalid"
+
+
+def test_retract_keeps_ab_post_of_the_submitter():
+    """R7: the delegate who submitted on behalf of the principal gets the step back, still on behalf of them."""
+    o = make_office()
+    stand_in = IdentityFactory(unit=o.unit)
+    DelegationFactory(principal=o.dept_head, delegate=stand_in)
+    [draft] = open_tasks(start(o))
+    [review] = submit(draft)
+    assert (review.assignee, review.on_behalf_of) == (stand_in, o.dept_head)
+    services.submit_task(user(stand_in), review, opinion="同意", next_handlers=[o.office_head.pk])
+    [back] = services.retract_task(user(stand_in), review)
+    assert (back.node_id, back.assignee, back.on_behalf_of) == ("dept_review", stand_in, o.dept_head)
