@@ -5,6 +5,7 @@ Reads go through the selectors (indexed worklist queries); the one write, 提交
 """
 from __future__ import annotations
 
+import json
 from datetime import date
 from urllib.parse import urlencode
 
@@ -163,8 +164,12 @@ def task_page(request, task_id: int):
     detail = selectors.instance_detail(instance)
     for entry in detail["trail"]:
         entry["operation_label"] = OPERATIONS.get(entry["operation"], entry["operation"])
+    current_ids = sorted({c["node_id"] for c in detail["current"]})
+    done_ids = sorted({e["node_id"] for e in detail["trail"] if e["operation"] == "submit" and e["node_id"]})
+    diagram = {"xml": instance.definition.bpmn_xml, "current": json.dumps(current_ids),
+               "done": json.dumps([n for n in done_ids if n not in current_ids])}
     status = 200 if not error else 400
     return render(request, "flow/task.html", {
         "task": task, "instance": instance, "detail": detail, "mine": mine, "form": form, "error": error,
-        "values": values, "business_type_label": BUSINESS_LABELS.get(instance.business_type, instance.business_type),
+        "values": values, "diagram": diagram, "business_type_label": BUSINESS_LABELS.get(instance.business_type, instance.business_type),
     }, status=status)

@@ -57,6 +57,8 @@ def test_todo_from_home_to_submit_with_the_picker(page, phone_page, live_server,
     form.locator(".org-picker-search").fill(office.office_head.person.name)
     form.locator("[role=option]", has_text="办公室主任").first.click()
     assert form.locator("input[name=next_handlers]").input_value() == str(office.office_head.pk)
+    page.wait_for_selector("#flow-diagram[data-state=ready]")
+    assert page.locator(".djs-element.zt-current[data-element-id=dept_review]").count() == 1
     screenshot(page, "todo-task-desktop")
     form.locator("button[type=submit]").click()
     page.wait_for_load_state("networkidle")
@@ -78,4 +80,8 @@ def test_todo_from_home_to_submit_with_the_picker(page, phone_page, live_server,
     trail = phone_page.locator(".flow-trail").inner_text()
     assert "同意，请办公室审核" in trail and "请审核" in trail
     assert phone_page.locator("#id_route option[value=countersign]").count() == 1
+    # the diagram: current node marked, handled ones done
+    phone_page.wait_for_selector("#flow-diagram[data-state=ready]")
+    assert phone_page.locator(".djs-element.zt-current[data-element-id=office_review]").count() == 1
+    assert phone_page.locator(".djs-element.zt-done[data-element-id=dept_review]").count() == 1
     screenshot(phone_page, "todo-task-phone")

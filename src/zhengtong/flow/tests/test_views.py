@@ -108,6 +108,8 @@ def test_task_page_shows_trail_and_submit_form_only_to_the_holder(client, office
     page = as_user(client, office.dept_head).get(reverse("flow:task", args=[review.pk])).content.decode()
     assert "关于做好年终工作的通知" in page and "处室核稿" in page and 'id="submit-form"' in page
     assert "发起" in page and "提交" in page and "本环节需要填写意见" in page
+    assert 'id="flow-diagram-xml"' in page and 'data-current="[&quot;dept_review&quot;]"' in page
+    assert 'data-done="[&quot;draft&quot;]"' in page
     # the drafter participated but does not hold this task: the page, no form
     page = as_user(client, office.drafter).get(reverse("flow:task", args=[review.pk])).content.decode()
     assert "办理轨迹" in page and 'id="submit-form"' not in page
