@@ -27,6 +27,10 @@ def _logout(pg):
 def test_todo_from_home_to_submit_with_the_picker(page, phone_page, live_server, login, office):
     instance = start(office)
     [draft] = open_tasks(instance)
+    errors = []  # CSP violations and script errors show up as console errors
+    for pg in (page, phone_page):
+        pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        pg.on("pageerror", lambda exc: errors.append(str(exc)))
 
     # the drafter: 待办 count on the home page → the list → the task → 提交
     login(user(office.drafter).username)
@@ -85,3 +89,4 @@ def test_todo_from_home_to_submit_with_the_picker(page, phone_page, live_server,
     assert phone_page.locator(".djs-element.zt-current[data-element-id=office_review]").count() == 1
     assert phone_page.locator(".djs-element.zt-done[data-element-id=dept_review]").count() == 1
     screenshot(phone_page, "todo-task-phone")
+    assert errors == []

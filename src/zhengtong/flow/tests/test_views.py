@@ -85,8 +85,12 @@ def test_done_box_lists_what_i_submitted_and_pages(client, office):
     assert done.context["count"] == 1 and done.context["items"][0]["id"] == draft.pk
 
 
-def test_list_requires_login(client):
+def test_list_requires_login_and_every_box_renders(client, office):
     assert client.get(reverse("flow:todo")).status_code == 302
+    c = as_user(client, office.drafter)
+    for box, label in (("toread", "待阅"), ("read", "已阅"), ("done", "已办")):
+        resp = c.get(reverse(f"flow:{box}"))
+        assert resp.status_code == 200 and f"暂无{label}" in resp.content.decode()
 
 
 def test_non_participant_gets_403_and_it_is_audited(client, office):
