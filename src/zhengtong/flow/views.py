@@ -141,6 +141,8 @@ def task_page(request, task_id: int):
         return render(request, "flow/denied.html", {"message": "只有该流程的参与人可以查看。"}, status=403)
     person = getattr(request.user, "person", None)
     mine = task.status == Task.Status.OPEN and person is not None and task.assignee.person_id == person.pk
+    if mine and task.opened_at is None:
+        task = services.open_task(request.user, task)  # 打开: from now on the sender can no longer 撤回
     form = _submit_form(task) if mine and task.kind == Task.Kind.TODO else None
     error, values = "", {"opinion": "", "route": "", "next_handlers": ""}
     if request.method == "POST":

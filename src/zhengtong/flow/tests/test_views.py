@@ -153,3 +153,21 @@ def test_submit_through_the_form_moves_the_flow_with_chosen_handler_and_route(cl
     assert 'id="submit-form"' not in page and "请会签" in page
     resp = c.post(reverse("flow:task", args=[office_task.pk]), {"opinion": "again"})
     assert resp.status_code == 400 and "不能提交" in resp.content.decode()
+
+
+def test_the_holder_opening_the_page_marks_the_task_opened_so_the_sender_can_no_longer_retract(client, office):
+    from zhengtong.core.errors import Conflict
+    from zhengtong.flow import services
+
+    [draft] = open_tasks(start(office))
+    [review] = submit(draft)
+    as_user(client, office.drafter).get(reverse("flow:task", args=[review.pk]))  # a participant, not the holder
+    review.refresh_from_db()
+    assert review.opened_at is None
+    as_user(client, office.dept_head).get(reverse("flow:task", args=[review.pk]))
+    review.refresh_from_db()
+    assert review.opened_at is not None
+    draft.refresh_from_db()
+    with pytest.raises(Conflict) as exc:
+        services.retract_task(user(office.drafter), draft)
+    assert exc.value.code == "flow.retract_too_late"
