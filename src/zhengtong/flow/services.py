@@ -457,19 +457,26 @@ def _copy(task: Task, handler, now, **extra) -> Task:
                                deadline_status=task.deadline_status, **extra)
 
 
+def _hand_over(actor, task: Task, to_identity, operation: str, label: str):
+    """The shared start of 转办 and 委派 (inside the caller's transaction): lock, load the engine, check the node
+    allows `operation` and that the task is not itself delegated, resolve the target (AB岗 applied)."""
+    instance, task = _lock(actor, task)
+    workflow = engine.load_state(instance.definition, instance.state)
+    spiff_task = _ready_spiff_task(workflow, task)
+    if task.delegated_from_id:
+        again = "再" if operation == "delegate" else ""
+        raise Conflict("flow.operation_not_allowed", f"“{task.node_name}”是受委派办理的任务，不能{again}{label}")
+    _require_operation(task, spiff_task, operation)
+    return instance, task, workflow, _target_identity(instance, task, to_identity, label)
+
+
 def transfer_task(actor, task: Task, *, to_identity, opinion: str = "") -> Task:
     """转办: the open task moves to another identity of the unit (AB岗 applied); the engine does not move."""
     _require_task_holder(actor, task)
     opinion = _clean_text(opinion, "flow.opinion_too_long", "意见")
     now = timezone.now()
     with transaction.atomic():
-        instance, task = _lock(actor, task)
-        workflow = engine.load_state(instance.definition, instance.state)
-        spiff_task = _ready_spiff_task(workflow, task)
-        if task.delegated_from_id:
-            raise Conflict("flow.operation_not_allowed", f"“{task.node_name}”是受委派办理的任务，不能转办")
-        _require_operation(task, spiff_task, "transfer")
-        handler = _target_identity(instance, task, to_identity, "转办")
+        instance, task, workflow, handler = _hand_over(actor, task, to_identity, "transfer", "转办")
         before = snapshot(instance, INSTANCE_FIELDS)
         task.status, task.completed_at = Task.Status.DONE, now
         task.save(update_fields=["status", "completed_at"])
@@ -492,13 +499,7 @@ def delegate_task(actor, task: Task, *, to_identity, opinion: str = "") -> Task:
     opinion = _clean_text(opinion, "flow.opinion_too_long", "意见")
     now = timezone.now()
     with transaction.atomic():
-        instance, task = _lock(actor, task)
-        workflow = engine.load_state(instance.definition, instance.state)
-        spiff_task = _ready_spiff_task(workflow, task)
-        if task.delegated_from_id:
-            raise Conflict("flow.operation_not_allowed", f"“{task.node_name}”是受委派办理的任务，不能再委派")
-        _require_operation(task, spiff_task, "delegate")
-        handler = _target_identity(instance, task, to_identity, "委派")
+        instance, task, workflow, handler = _hand_over(actor, task, to_identity, "delegate", "委派")
         before = snapshot(instance, INSTANCE_FIELDS)
         task.status = Task.Status.DELEGATED
         task.save(update_fields=["status"])
