@@ -17,6 +17,8 @@ urlpatterns = [
     path("org/", include("zhengtong.org.urls")),
     path("console/", include("zhengtong.console.urls")),
     path("tasks/", include("zhengtong.flow.urls")),
+    path("flows/monitor/", include("zhengtong.flow.urls_monitor")),
+    path("flows/", include("zhengtong.flow.urls_designer")),
     path("", include("zhengtong.web.urls")),
 ]
 if settings.ALLOW_SUPERUSER:

@@ -26,10 +26,10 @@ from ninja.files import UploadedFile
 from pydantic import Field
 
 from zhengtong.accounts.permissions import administered_unit_ids, require_authenticated, require_unit_admin
-from zhengtong.core.errors import Conflict, Forbidden, ServiceError
-from zhengtong.org.models import Identity, Unit
+from zhengtong.core.errors import Forbidden, ServiceError
+from zhengtong.org.models import Unit
 
-from . import selectors, services
+from . import actions, selectors, services
 from .models import ProcessDefinition, ProcessInstance, Task
 
 router = Router(tags=["flow"])
@@ -133,10 +133,6 @@ def activate(request, definition_id: int):
 tasks_router = Router(tags=["tasks"])
 instances_router = Router(tags=["tasks"])
 
-ACTIONS = {
-    "open": "打开", "submit": "提交", "return": "退回", "retract": "撤回", "transfer": "转办", "delegate": "委派", "add_signers": "加签",
-    "remove_signers": "减签", "circulate": "传阅", "urge": "催办", "suspend": "挂起", "resume": "恢复", "terminate": "终止",
-}
 
 
 class TaskItem(Schema):
@@ -167,8 +163,11 @@ class ActionIn(Schema):
                     "circulate", "urge", "suspend", "resume", "terminate"]
     route: str = Field("", max_length=40, description="流转方向（网关条件值，如 countersign；无选择时为空）")
     to_identities: list[int] = Field([], max_length=500, description="下一步办理人（身份 id；会签为每位会签人）")
-    target_node: str = Field("", max_length=100)
-    opinion: str = Field("", max_length=2000)
+    to_units: list[int] = Field([], max_length=500, description="传阅：整个单位（单位 id）")
+    target_node: str = Field("", max_length=100, description="退回的目标环节（节点 id；空为上一步）")
+    opinion: str = Field("", max_length=2000, description="意见；退回、挂起、终止时为理由，催办时为催办内容")
+    position: Literal["", "before", "after"] = Field("", description="加签：before 前加签 / after 后加签")
+    send_back: bool = Field(False, description="提交退回件时直接送回退回人")
 
 
 class NewTask(Schema):
@@ -230,28 +229,8 @@ def worklist(request, q: Query[WorklistQuery]):
                    summary="办理任务（提交等操作）")
 def act(request, task_id: int, body: ActionIn):
     require_authenticated(request.auth)
-    task = get_object_or_404(Task.objects.select_related("assignee"), pk=task_id)
-    if body.action == "submit":
-        new_tasks = services.submit_task(request.auth, task, route=body.route, next_handlers=body.to_identities,
-                                         opinion=body.opinion)
-    elif body.action == "open":
-        services.open_task(request.auth, task)
-        new_tasks = []
-    elif body.action == "retract":
-        new_tasks = services.retract_task(request.auth, task)
-    elif body.action == "return":
-        new_tasks = services.return_task(request.auth, task, target_node=body.target_node, reason=body.opinion)
-    elif body.action in ("transfer", "delegate"):
-        if len(body.to_identities) != 1:
-            raise ServiceError("flow.one_identity_required", f"{ACTIONS[body.action]}需要且只能选择一位办理人",
-                               status=422)
-        target = Identity.objects.select_related("person").filter(pk=body.to_identities[0]).first()
-        if target is None:
-            raise ServiceError("flow.identity_not_found", "所选办理人不存在", status=422)
-        operation = services.transfer_task if body.action == "transfer" else services.delegate_task
-        new_tasks = [operation(request.auth, task, to_identity=target, opinion=body.opinion)]
-    else:
-        raise Conflict("flow.action_not_supported_yet", f"“{ACTIONS[body.action]}”操作尚未开放")
+    task = get_object_or_404(Task.objects.select_related("assignee", "instance"), pk=task_id)
+    new_tasks = actions.perform(request.auth, task, actions.ActionRequest(**body.dict()))
     instance = ProcessInstance.objects.only("status").get(pk=task.instance_id)
     return {"instance_id": instance.pk, "instance_status": instance.status,
             "tasks": [{"id": t.pk, "node_id": t.node_id, "node_name": t.node_name, "assignee_id": t.assignee_id,

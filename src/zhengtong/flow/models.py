@@ -84,6 +84,11 @@ class ProcessInstance(models.Model):
     version = models.PositiveIntegerField("修订号", default=0, help_text="每次流转加一（乐观校验）")
     started_at = models.DateTimeField("发起时间", default=timezone.now)
     completed_at = models.DateTimeField("结束时间", null=True, blank=True)
+    deadline = models.DateField("整体办结时限", null=True, blank=True, help_text="按工作日推算；挂起期间顺延")
+    deadline_status = models.CharField("时限状态", max_length=10, default="normal",
+                                       choices=[("normal", "正常"), ("yellow", "黄牌"), ("red", "红牌")])
+    suspended_at = models.DateTimeField("挂起时间", null=True, blank=True,
+                                        help_text="挂起中为挂起开始时间；恢复时清空，各时限顺延挂起的工作日")
 
     class Meta:
         verbose_name = verbose_name_plural = "流程实例"
@@ -105,6 +110,7 @@ class Task(models.Model):
         DONE = "done", "已办"
         CANCELLED = "cancelled", "已取消"
         DELEGATED = "delegated", "已委派"
+        WAITING = "waiting", "等待加签人"
 
     class Kind(models.TextChoices):
         TODO = "todo", "待办"
@@ -139,6 +145,12 @@ class Task(models.Model):
     delegated_from = models.ForeignKey("self", verbose_name="委派自", null=True, blank=True,
                                        on_delete=models.CASCADE, related_name="delegations",
                                        help_text="委派产生的待办：委派人的任务（受托人提交后回到委派人）")
+    added_from = models.ForeignKey("self", verbose_name="加签自", null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="added_signers", help_text="加签产生的待办：加签人的任务")
+    add_position = models.CharField("加签方式", max_length=6, blank=True,
+                                    choices=[("before", "前加签"), ("after", "后加签")])
+    urge_count = models.PositiveSmallIntegerField("催办次数", default=0)
+    last_urged_at = models.DateTimeField("最近催办", null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "待办任务"
@@ -179,3 +191,20 @@ class TrailEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operation} {self.node_name}"
+
+
+class Phrase(models.Model):
+    """常用语: a person's opinion shortcuts (意见), in their order; the platform's defaults apply until they add one."""
+
+    person = models.ForeignKey("org.Person", verbose_name="人员", on_delete=models.CASCADE, related_name="phrases")
+    text = models.CharField("内容", max_length=200)
+    position = models.PositiveSmallIntegerField("顺序", default=0)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "常用语"
+        ordering = ["person", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["person", "text"], name="flow_phrase_unique_per_person")]
+
+    def __str__(self) -> str:
+        return self.text

@@ -9,4 +9,5 @@ urlpatterns = [
     path("toread/", views.worklist, {"box": "toread"}, name="toread"),
     path("read/", views.worklist, {"box": "read"}, name="read"),
     path("<int:task_id>/", views.task_page, name="task"),
+    path("<int:task_id>/act/", views.task_action, name="act"),
 ]

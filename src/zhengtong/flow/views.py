@@ -19,7 +19,7 @@ from zhengtong.audit.services import security_event
 from zhengtong.core.errors import ServiceError
 from zhengtong.org.picker import parse_ids
 
-from . import engine, selectors, services
+from . import actions, engine, selectors, services
 from .models import BusinessType, Task
 
 BOX_TABS = [("todo", "待办"), ("done", "已办"), ("toread", "待阅"), ("read", "已阅")]
@@ -175,3 +175,40 @@ def task_page(request, task_id: int):
         "task": task, "instance": instance, "detail": detail, "mine": mine, "form": form, "error": error,
         "values": values, "diagram": diagram, "business_type_label": BUSINESS_LABELS.get(instance.business_type, instance.business_type),
     }, status=status)
+
+
+# Actions that leave the actor on the task page afterwards (the task is still theirs, or they are watching it).
+STAY_ON_PAGE = {"circulate", "urge", "suspend", "resume", "add_signers", "remove_signers"}
+
+
+@login_required
+@require_http_methods(["POST"])
+def task_action(request, task_id: int):
+    """The task page's operation forms (退回, 撤回, 转办, 委派, 加签, 减签, 传阅, 催办, 挂起, 恢复, 终止): one POST
+    endpoint over `actions.perform`, the same dispatcher as the API; a refusal comes back as a message."""
+    task = Task.objects.select_related("instance", "assignee").filter(pk=task_id).first()
+    if task is None:
+        raise Http404("任务不存在")
+    post = request.POST
+    action = post.get("action", "")
+    label = actions.LABELS.get(action, "")
+    try:
+        if not label or action == "open":
+            raise ServiceError("flow.unknown_action", "未知的操作")
+        try:
+            to_identities = parse_ids(post.get("to_identities", ""))
+            to_units = parse_ids(post.get("to_units", ""))
+        except ValueError as exc:
+            raise ServiceError("flow.identity_not_found", "所选人员或单位无效") from exc
+        new_tasks = actions.perform(request.user, task, actions.ActionRequest(
+            action=action, route=post.get("route", "").strip(), to_identities=to_identities, to_units=to_units,
+            target_node=post.get("target_node", "").strip(), opinion=post.get("opinion", "").strip(),
+            position=post.get("position", "").strip(), send_back=post.get("send_back") == "1"))
+    except ServiceError as exc:
+        messages.error(request, f"{label or '操作'}未完成：{exc.message}")
+        return redirect("flow:task", task_id=task.pk)
+    names = "、".join(dict.fromkeys(t.assignee.person.name for t in new_tasks if t.assignee_id))
+    messages.success(request, f"已{label}" + (f"：{names}" if names else ""))
+    if action in STAY_ON_PAGE:
+        return redirect("flow:task", task_id=task.pk)
+    return redirect("flow:todo")

@@ -75,7 +75,7 @@ def test_submit_errors_carry_codes(client):
     response = act(client, o.dept_head, review, to_identities=[o.office_head.pk])  # no opinion
     assert response.status_code == 400 and response.json()["code"] == "flow.opinion_required"
     response = act(client, o.dept_head, review, action="circulate", opinion="请阅")
-    assert response.status_code == 409 and response.json()["code"] == "flow.action_not_supported_yet"
+    assert response.status_code == 422 and response.json()["code"] == "flow.readers_required"
     assert "传阅" in response.json()["message"]
     response = act(client, o.dept_head, review, action="fly")
     assert response.status_code == 422

@@ -1,0 +1,22 @@
+"""flow.services: the only writers of the flow app's tables (definitions, instances, tasks, trail).
+
+One module per group of operations; every public function is re-exported here, so callers write
+`from zhengtong.flow import services; services.submit_task(...)`.
+"""
+from .definitions import (
+                          DEFAULT_FILES,
+                          DEFINITIONS_DIR,
+                          activate_definition,
+                          install_default_definitions,
+                          require_definition_admin,
+                          upload_definition,
+)
+from .delegation import reapply_delegations, reapply_delegations_between
+from .handover import delegate_task, transfer_task
+from .instances import active_definition, start_process, submit_task
+from .operations import open_task, retract_task, return_task
+
+__all__ = ["DEFAULT_FILES", "DEFINITIONS_DIR", "activate_definition", "install_default_definitions",
+           "require_definition_admin", "upload_definition", "reapply_delegations", "reapply_delegations_between",
+           "delegate_task", "transfer_task", "active_definition", "start_process", "submit_task", "open_task",
+           "retract_task", "return_task"]

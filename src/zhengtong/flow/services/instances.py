@@ -1,0 +1,126 @@
+"""发起 and 提交: start an instance of the active definition; complete a task and project the next ones."""
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from zhengtong.audit.services import diff, record, snapshot
+from zhengtong.core.errors import Conflict, ServiceError
+
+from .. import engine, runtime
+from ..assignment import AssignmentContext
+from ..models import BusinessType, ProcessDefinition, ProcessInstance, Task, TrailEntry
+from .common import INSTANCE_FIELDS, ROUTE_RE, clean_data, deny, person_of, require_task_holder, save_state
+from .definitions import _clean_business_type
+from .handover import finish_delegation
+
+
+def active_definition(unit, business_type: str) -> ProcessDefinition | None:
+    """The definition new instances start with: the unit's active one for the business type, else the platform's."""
+    rows = ProcessDefinition.objects.filter(business_type=business_type, status=ProcessDefinition.Status.ACTIVE)
+    return (rows.filter(unit=unit).first() if unit is not None else None) or rows.filter(unit__isnull=True).first()
+
+
+def start_process(actor, *, identity, business_type: str, title: str, unit=None,
+                  data: dict | None = None) -> ProcessInstance:
+    """发起: a new instance of the active definition for the identity's unit (else the platform default), run
+    to its first user task(s); the first task (起草) goes to the drafter `identity`, which must be the actor's."""
+    person = person_of(actor)
+    if identity.person_id != person.pk or not identity.active:
+        raise deny(actor, "flow.not_your_identity", "只能以本人的有效身份发起", obj=identity)
+    business_type = _clean_business_type(business_type)
+    title = (title or "").strip()
+    if not title or len(title) > 200:
+        raise ServiceError("flow.invalid_title", "标题不能为空，且不超过 200 个字")
+    unit = unit or identity.unit
+    if unit.pk != identity.unit_id:
+        raise ServiceError("flow.invalid_unit", "只能在发起身份所在单位发起")
+    definition = active_definition(unit, business_type)
+    if definition is None:
+        raise ServiceError("flow.no_definition", f"“{BusinessType(business_type).label}”没有启用的流程，"
+                           "请联系系统管理员安装或启用流程", status=404)
+    data = clean_data(data)
+    now = timezone.now()
+    with transaction.atomic():
+        workflow = engine.new_workflow(definition, data)
+        instance = ProcessInstance.objects.create(
+            definition=definition, business_type=business_type, title=title, unit=unit, drafter=identity,
+            started_at=now)
+        ctx = AssignmentContext(drafter=identity, previous=None, business_type=business_type)
+        tasks = runtime.project(instance, workflow, ctx, sender=identity, apply_delegation=False, now=now)
+        save_state(instance, workflow, now)
+        TrailEntry.objects.create(instance=instance, actor=actor, identity=identity, operation="start",
+                                  created_at=now)
+        record("flow.instance_started", obj=instance, user=actor, identity=identity, unit=unit,
+               changes=diff(None, snapshot(instance, ["definition", "business_type", "title", "status"])),
+               detail={"tasks": [t.pk for t in tasks], "definition_version": definition.version})
+    return instance
+
+
+def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] | None = None,
+                opinion: str = "") -> list[Task]:
+    """提交: complete the task with `route` (empty when the handler has no choice) and, for a next node whose rule
+    is `chosen`, the chosen handlers (identity ids; 会签: one per signer, in order); returns the new tasks.
+
+    One transaction with the instance row locked: two submits of the same task at once → exactly one succeeds,
+    the other gets Conflict("flow.task_already_done"); the instance advances once.
+    """
+    require_task_holder(actor, task)
+    route = (route or "").strip()
+    if route and not ROUTE_RE.match(route):
+        raise ServiceError("flow.invalid_route", "流转方向无效")
+    opinion = (opinion or "").strip()
+    if len(opinion) > 2000:
+        raise ServiceError("flow.opinion_too_long", "意见不能超过 2000 个字")
+    try:
+        next_handlers = [int(pk) for pk in (next_handlers or [])]
+    except (TypeError, ValueError) as exc:
+        raise ServiceError("flow.handler_not_allowed", "下一步办理人应为身份编号") from exc
+    now = timezone.now()
+    with transaction.atomic():
+        instance = (ProcessInstance.objects.select_for_update().select_related("definition", "drafter")
+                    .get(pk=task.instance_id))
+        task = Task.objects.select_related("assignee", "on_behalf_of").get(pk=task.pk)
+        if task.status == Task.Status.DELEGATED:
+            raise Conflict("flow.task_delegated", f"“{task.node_name}”已委派他人办理，受托人办完后会回到您的待办")
+        if task.status != Task.Status.OPEN:
+            raise Conflict("flow.task_already_done", f"“{task.node_name}”这一步已经办理过了（可能由他人或在别处"
+                           "同时提交），请刷新待办列表")
+        require_task_holder(actor, task)
+        if instance.status != ProcessInstance.Status.RUNNING:
+            raise Conflict("flow.instance_not_running", f"该流程{instance.get_status_display()}，不能办理")
+        workflow = engine.load_state(instance.definition, instance.state)
+        spiff_task = engine.find_task(workflow, task.spiff_task_id)
+        if spiff_task is None or spiff_task.state != engine.TaskState.READY:
+            raise Conflict("flow.task_already_done", f"“{task.node_name}”这一步已经不在办理中，请刷新待办列表")
+        if task.delegated_from_id:
+            return finish_delegation(actor, instance, task, workflow, opinion, now)
+        ext = engine.node_extensions(spiff_task.task_spec)
+        choices = engine.route_choices(spiff_task.task_spec)
+        if route and route not in choices:
+            raise ServiceError("flow.invalid_route", f"“{task.node_name}”没有“{route}”这个流转方向"
+                               + ("，可选：" + "、".join(choices) if choices else "，此步骤无需选择"))
+        if ext.opinion_required and not opinion:
+            raise ServiceError("flow.opinion_required", f"“{task.node_name}”需要填写意见")
+        before = snapshot(instance, INSTANCE_FIELDS)
+        data = {"route": route}
+        if next_handlers:
+            data["countersign_count"] = len(next_handlers)
+        engine.complete(workflow, spiff_task, data)
+        task.status, task.completed_at = Task.Status.DONE, now
+        task.save(update_fields=["status", "completed_at"])
+        # the other holders of the same engine task (several candidates, AB岗) no longer need to act
+        Task.objects.filter(instance=instance, spiff_task_id=task.spiff_task_id, status=Task.Status.OPEN).update(
+            status=Task.Status.CANCELLED, completed_at=now)
+        ctx = AssignmentContext(drafter=instance.drafter, previous=task.assignee,
+                                business_type=instance.business_type)
+        new_tasks = runtime.project(instance, workflow, ctx, sender=task.assignee, chosen_ids=next_handlers, now=now)
+        save_state(instance, workflow, now)
+        TrailEntry.objects.create(instance=instance, task=task, node_id=task.node_id, node_name=task.node_name,
+                                  actor=actor, identity=task.assignee, on_behalf_of=task.on_behalf_of,
+                                  operation="submit", route=route, opinion=opinion, created_at=now)
+        record("flow.task_submitted", obj=instance, user=actor, identity=task.assignee, unit=instance.unit,
+               changes=diff(before, snapshot(instance, INSTANCE_FIELDS)),
+               detail={"task": task.pk, "node": task.node_id, "route": route,
+                       "on_behalf_of": task.on_behalf_of_id, "next_tasks": [t.pk for t in new_tasks]})
+    return new_tasks

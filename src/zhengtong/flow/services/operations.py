@@ -1,0 +1,123 @@
+"""打开, 撤回 and 退回 of a task (issue #3 §4)."""
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from zhengtong.audit.services import diff, record, snapshot
+from zhengtong.core.errors import Conflict, ServiceError
+
+from .. import engine, runtime
+from ..assignment import AssignmentContext
+from ..models import ProcessInstance, Task
+from .common import (
+    INSTANCE_FIELDS,
+    add_trail,
+    clean_text,
+    lock_instance,
+    ready_spiff_task,
+    require_operation,
+    require_task_holder,
+    save_state,
+)
+
+
+def open_task(actor, task: Task) -> Task:
+    """打开: the holder opens the task; the first time sets `opened_at` (after that 撤回 by the sender is too late)."""
+    require_task_holder(actor, task)
+    now = timezone.now()
+    with transaction.atomic():
+        instance = ProcessInstance.objects.select_for_update().select_related("unit").get(pk=task.instance_id)
+        task = Task.objects.select_related("assignee").get(pk=task.pk)
+        require_task_holder(actor, task)
+        if task.opened_at is None:
+            task.opened_at = now
+            task.save(update_fields=["opened_at"])
+            record("flow.task_opened", obj=instance, user=actor, identity=task.assignee, unit=instance.unit,
+                   changes={"opened_at": [None, now.isoformat()]}, detail={"task": task.pk, "node": task.node_id})
+    return task
+
+
+def retract_task(actor, task: Task) -> list[Task]:
+    """撤回: take back one's own submission while none of the tasks it created has been opened (or handled); those
+    are cancelled and the step comes back to the one who submitted it (the engine is reset to it)."""
+    require_task_holder(actor, task)
+    now = timezone.now()
+    too_late = Conflict("flow.retract_too_late", f"“{task.node_name}”提交后下一步已经打开或办理，不能撤回")
+    with transaction.atomic():
+        instance, task = lock_instance(actor, task)
+        if task.status != Task.Status.DONE or task.completed_at is None:
+            raise Conflict("flow.retract_too_late", f"“{task.node_name}”这一步没有提交过，无需撤回")
+        workflow = engine.load_state(instance.definition, instance.state)
+        spiff_task = engine.find_task(workflow, task.spiff_task_id)
+        if spiff_task is None or spiff_task.state != engine.TaskState.COMPLETED:
+            raise too_late
+        require_operation(task, spiff_task, "retract")
+        created = list(Task.objects.filter(instance=instance, sender=task.assignee, received_at=task.completed_at,
+                                           delegated_from__isnull=True).exclude(pk=task.pk))
+        if not created or any(t.status != Task.Status.OPEN or t.opened_at is not None for t in created):
+            raise too_late
+        for t in created:  # the rows it created must still hang below it in the engine (nothing moved since)
+            following = engine.find_task(workflow, t.spiff_task_id)
+            if following is None or not following.is_descendant_of(spiff_task):
+                raise too_late
+        before = snapshot(instance, INSTANCE_FIELDS)
+        engine.reset_to(workflow, spiff_task)
+        ctx = AssignmentContext(drafter=instance.drafter, previous=task.sender, business_type=instance.business_type)
+        new_tasks = runtime.project(instance, workflow, ctx, sender=task.sender, now=now,
+                                    fixed_handlers={task.node_id: [(task.assignee, task.on_behalf_of)]})
+        save_state(instance, workflow, now)
+        add_trail(instance, task, actor, "retract", now=now)
+        record("flow.task_retracted", obj=instance, user=actor, identity=task.assignee, unit=instance.unit,
+               changes=diff(before, snapshot(instance, INSTANCE_FIELDS)),
+               detail={"task": task.pk, "node": task.node_id, "cancelled": [t.pk for t in created],
+                       "new_tasks": [t.pk for t in new_tasks]})
+    return new_tasks
+
+
+def return_task(actor, task: Task, *, target_node: str | None = None, reason: str) -> list[Task]:
+    """退回: send the instance back to the previous user step (default) or to an earlier one on the path it actually
+    took (`target_node`), with a reason; the step goes to whoever handled it then, `returned_by` = the returner."""
+    require_task_holder(actor, task)
+    reason = clean_text(reason, "flow.reason_too_long", "退回理由")
+    if not reason:
+        raise ServiceError("flow.reason_required", "退回必须填写理由")
+    target_node = (target_node or "").strip()
+    now = timezone.now()
+    with transaction.atomic():
+        instance, task = lock_instance(actor, task)
+        workflow = engine.load_state(instance.definition, instance.state)
+        spiff_task = ready_spiff_task(workflow, task)
+        if task.delegated_from_id:
+            raise Conflict("flow.operation_not_allowed", f"“{task.node_name}”是受委派办理的任务，不能退回")
+        require_operation(task, spiff_task, "return")
+        target = row = None
+        for ancestor in engine.user_task_ancestors(spiff_task):
+            if target_node and ancestor.task_spec.bpmn_id != target_node:
+                continue
+            row = (Task.objects.filter(instance=instance, spiff_task_id=ancestor.id, status=Task.Status.DONE)
+                   .select_related("assignee", "on_behalf_of").order_by("-completed_at", "-id").first())
+            if row is not None:
+                target = ancestor
+                break
+        if target is None:
+            raise ServiceError("flow.return_target_invalid",
+                               f"“{target_node}”不是本流程已经办理过的步骤，不能退回到那里" if target_node
+                               else f"“{task.node_name}”之前没有可以退回的步骤", status=422)
+        before = snapshot(instance, INSTANCE_FIELDS)
+        task.status, task.completed_at = Task.Status.DONE, now
+        task.save(update_fields=["status", "completed_at"])
+        engine.reset_to(workflow, target)
+        ctx = AssignmentContext(drafter=instance.drafter, previous=task.assignee, business_type=instance.business_type)
+        new_tasks = runtime.project(instance, workflow, ctx, sender=task.assignee, now=now,
+                                    fixed_handlers={row.node_id: [(row.assignee, row.on_behalf_of)]})
+        Task.objects.filter(pk__in=[t.pk for t in new_tasks]).update(returned_by=task.assignee)
+        for new in new_tasks:
+            new.returned_by = task.assignee
+        save_state(instance, workflow, now)
+        add_trail(instance, task, actor, "return", route=row.node_id, opinion=reason, now=now)
+        record("flow.task_returned", obj=instance, user=actor, identity=task.assignee, unit=instance.unit,
+               changes=diff(before, snapshot(instance, INSTANCE_FIELDS)),
+               detail={"task": task.pk, "node": task.node_id, "target_node": row.node_id, "reason": reason,
+                       "new_tasks": [t.pk for t in new_tasks]})
+    return new_tasks

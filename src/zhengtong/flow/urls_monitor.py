@@ -1,0 +1,5 @@
+"""URLs of the flow monitor pages (unit administrator's console); mounted in zhengtong/urls.py."""
+from django.urls import path  # noqa: F401
+
+app_name = "flow_monitor"
+urlpatterns: list = []
