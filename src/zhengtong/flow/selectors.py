@@ -72,7 +72,7 @@ def is_participant(user, instance: ProcessInstance) -> bool:
 
 def instance_detail(instance: ProcessInstance) -> dict:
     """Definition version, current nodes (open tasks) and the trail with opinions."""
-    open_tasks = (Task.objects.filter(instance=instance, status=Task.Status.OPEN)
+    open_tasks = (Task.objects.filter(instance=instance, status=Task.Status.OPEN, kind=Task.Kind.TODO)
                   .select_related("assignee__person", "on_behalf_of__person").order_by("id"))
     trail = (TrailEntry.objects.filter(instance=instance)
              .select_related("identity__person", "on_behalf_of__person").order_by("created_at", "id"))

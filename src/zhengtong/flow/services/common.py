@@ -81,6 +81,8 @@ def require_operation(task: Task, spiff_task, operation: str) -> None:
 
 
 def ready_spiff_task(workflow, task: Task):
+    if task.kind != Task.Kind.TODO:  # a 待阅 row shares the engine id of the step it was circulated from
+        raise Conflict("flow.not_a_todo", "待阅件只需阅知，不能办理")
     if task.status != Task.Status.OPEN:
         raise Conflict("flow.task_already_done", f"“{task.node_name}”这一步已经办理过了，请刷新待办列表")
     spiff_task = engine.find_task(workflow, task.spiff_task_id)

@@ -81,6 +81,8 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
         instance = (ProcessInstance.objects.select_for_update().select_related("definition", "drafter")
                     .get(pk=task.instance_id))
         task = Task.objects.select_related("assignee", "on_behalf_of").get(pk=task.pk)
+        if task.kind != Task.Kind.TODO:  # a 待阅 row shares the engine id of the step it was circulated from
+            raise Conflict("flow.not_a_todo", "待阅件只需阅知，不能办理")
         if task.status == Task.Status.DELEGATED:
             raise Conflict("flow.task_delegated", f"“{task.node_name}”已委派他人办理，受托人办完后会回到您的待办")
         if task.status != Task.Status.OPEN:
@@ -110,7 +112,8 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
         task.status, task.completed_at = Task.Status.DONE, now
         task.save(update_fields=["status", "completed_at"])
         # the other holders of the same engine task (several candidates, AB岗) no longer need to act
-        Task.objects.filter(instance=instance, spiff_task_id=task.spiff_task_id, status=Task.Status.OPEN).update(
+        Task.objects.filter(instance=instance, spiff_task_id=task.spiff_task_id, status=Task.Status.OPEN,
+                            kind=Task.Kind.TODO).update(
             status=Task.Status.CANCELLED, completed_at=now)
         ctx = AssignmentContext(drafter=instance.drafter, previous=task.assignee,
                                 business_type=instance.business_type)
