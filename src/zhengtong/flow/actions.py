@@ -32,6 +32,7 @@ class ActionRequest:
     opinion: str = ""
     position: str = ""  # 加签: "before" / "after"
     send_back: bool = False  # 提交 of a returned task straight back to the returner
+    circled: bool = False  # 圈阅 (R1.4)
 
 
 def _identities(ids: list[int], label: str, *, exactly_one: bool = False) -> list[Identity]:
@@ -68,7 +69,7 @@ def perform(actor, task: Task, req: ActionRequest) -> list[Task]:
         if req.send_back:
             return _service("send_back_to_returner", action)(actor, task, opinion=req.opinion)
         return services.submit_task(actor, task, route=req.route, next_handlers=req.to_identities,
-                                    opinion=req.opinion)
+                                    opinion=req.opinion, circled=req.circled)
     if action == "open":
         services.open_task(actor, task)
         return []

@@ -168,6 +168,7 @@ class ActionIn(Schema):
     opinion: str = Field("", max_length=2000, description="意见；退回、挂起、终止时为理由，催办时为催办内容")
     position: Literal["", "before", "after"] = Field("", description="加签：before 前加签 / after 后加签")
     send_back: bool = Field(False, description="提交退回件时直接送回退回人")
+    circled: bool = Field(False, description="圈阅：领导圈阅视为同意（R1.4），无需另写意见")
 
 
 class NewTask(Schema):

@@ -9,6 +9,7 @@ import re
 
 from lxml import etree
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
@@ -73,6 +74,34 @@ def user_task_ancestors(task) -> list:
             found.append(parent)
         parent = parent.parent
     return found
+
+
+def is_countersign(task) -> bool:
+    """A 会签 instance: a child of a multi-instance task."""
+    parent = task.parent
+    return (parent is not None and isinstance(parent.task_spec, MultiInstanceTask)
+            and parent.task_spec.task_spec == task.task_spec.name)
+
+
+def countersign_index(task) -> int:
+    """The instance's position (0-based): parallel instances keep it as `key_or_index`, sequential ones (created
+    one at a time from a cardinality) as `item`."""
+    data = task.internal_data
+    return int(data["key_or_index"] if data.get("key_or_index") is not None else data.get("item", 0))
+
+
+def countersign_counts(task, *, signing: bool) -> dict:
+    """The routing variables a 会签 completion rule reads (`completionCondition` is evaluated on the data of the
+    instance that just finished): `signed` = instances signed so far, this one included when `signing`;
+    `signers` = the cardinality minus instances removed by 减签 (`removed` in their data). "any" is
+    `signed >= 1`, a ratio e.g. `signed >= signers * 2 / 3`; without a condition all must finish."""
+    parent = task.parent
+    siblings = [c for c in parent.children if c is not task and c.task_spec is task.task_spec]
+    finished = [c for c in siblings if c.state == TaskState.COMPLETED]
+    removed = sum(1 for c in finished if c.data.get("removed")) + (0 if signing else 1)
+    signed = sum(1 for c in finished if not c.data.get("removed")) + (1 if signing else 0)
+    total = parent.internal_data.get("cardinality") or (len(siblings) + 1)
+    return {"signed": signed, "signers": max(total - removed, 0), "removed": not signing}
 
 
 # --- the stored form: the workflow without its spec (the spec is the same for every instance of a version) ---
@@ -162,4 +191,4 @@ def loads(state: str) -> BpmnWorkflow:
 
 __all__ = ["SAFE_PARSER", "parse_xml", "load_spec", "start", "ready_user_tasks", "complete", "dumps", "loads",
            "new_workflow", "dump_state", "load_state", "route_choices", "find_task", "reset_to", "user_task_ancestors",
-           "node_extensions", "TaskState"]
+           "node_extensions", "TaskState", "is_countersign", "countersign_index", "countersign_counts"]

@@ -96,19 +96,26 @@ def project(instance, workflow, ctx: AssignmentContext, *, sender=None, chosen_i
         spec = spiff_tasks[0].task_spec
         node_name = spec.bpmn_name or spec.bpmn_id
         ext = engine.node_extensions(spec)
+        multi = engine.is_countersign(spiff_tasks[0])
+        node_chosen = chosen_ids
+        if multi and spiff_tasks[0].data.get("chosen_handlers"):
+            # 会签 signers were chosen by the submit that readied the node (kept in the data: a sequential 会签
+            # readies its instances one at a time, long after that submit)
+            node_chosen = spiff_tasks[0].data["chosen_handlers"]
         if fixed_handlers and spec.bpmn_id in fixed_handlers:
             handlers = list(fixed_handlers[spec.bpmn_id])
         else:
-            handlers = _resolve(instance, ext, node_name, ctx, chosen_ids, apply_delegation, now)
+            handlers = _resolve(instance, ext, node_name, ctx, node_chosen, apply_delegation, now)
         deadline = deadline_for(today, ext.deadline_days)
         status = deadline_status(deadline, today)
-        multi = len(spiff_tasks) > 1 or "key_or_index" in spiff_tasks[0].internal_data
         if multi:
-            spiff_tasks.sort(key=lambda t: t.internal_data.get("key_or_index", 0))
-            if len(handlers) != len(spiff_tasks):
+            spiff_tasks.sort(key=engine.countersign_index)
+            indexes = [engine.countersign_index(t) for t in spiff_tasks]
+            total = spiff_tasks[0].parent.internal_data.get("cardinality") or len(spiff_tasks)
+            if len(handlers) != total or max(indexes) >= len(handlers):
                 raise ServiceError("flow.signer_count_mismatch",
-                                   f"“{node_name}”需要 {len(spiff_tasks)} 位办理人，实际选择了 {len(handlers)} 位")
-            pairs = list(zip(spiff_tasks, handlers, strict=True))
+                                   f"“{node_name}”需要 {total} 位办理人，实际选择了 {len(handlers)} 位")
+            pairs = [(t, handlers[i]) for t, i in zip(spiff_tasks, indexes, strict=True)]
         else:
             pairs = [(spiff_tasks[0], handler) for handler in handlers]
         for spiff_task, (identity, on_behalf_of) in pairs:

@@ -58,7 +58,8 @@ def require_task_holder(actor, task: Task) -> None:
         raise deny(actor, "flow.not_your_task", "这不是您的待办任务，不能办理", obj=task)
 
 
-OPERATION_LABELS = {"return": "退回", "retract": "撤回", "transfer": "转办", "delegate": "委派"}
+OPERATION_LABELS = {"return": "退回", "retract": "撤回", "transfer": "转办", "delegate": "委派", "add_signers": "加签",
+                    "circulate": "传阅"}
 
 
 def lock_instance(actor, task: Task) -> tuple[ProcessInstance, Task]:
@@ -76,8 +77,10 @@ def require_operation(task: Task, spiff_task, operation: str) -> None:
     label = OPERATION_LABELS[operation]
     if operation not in engine.node_extensions(spiff_task.task_spec).operations:
         raise Conflict("flow.operation_not_allowed", f"“{task.node_name}”这一步不允许{label}")
-    if "key_or_index" in spiff_task.internal_data:
-        raise Conflict("flow.operation_not_allowed", f"“{task.node_name}”是会签步骤，暂不支持{label}")
+    if operation == "retract" and engine.is_countersign(spiff_task):
+        # a signer's submit creates nothing to take back until the last one, whose retract would reopen one
+        # instance of a finished 会签; 退回 / 转办 / 委派 / 加签 work inside a 会签
+        raise Conflict("flow.operation_not_allowed", f"“{task.node_name}”是会签步骤，会签意见提交后不能撤回")
 
 
 def ready_spiff_task(workflow, task: Task):

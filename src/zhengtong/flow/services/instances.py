@@ -13,6 +13,9 @@ from ..models import BusinessType, ProcessDefinition, ProcessInstance, Task, Tra
 from .common import INSTANCE_FIELDS, ROUTE_RE, clean_data, deny, person_of, require_task_holder, save_state
 from .definitions import _clean_business_type
 from .handover import finish_delegation
+from .signers import finish_added_signer
+
+CIRCLED_OPINION = "圈阅"
 
 
 def active_definition(unit, business_type: str) -> ProcessDefinition | None:
@@ -58,9 +61,12 @@ def start_process(actor, *, identity, business_type: str, title: str, unit=None,
 
 
 def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] | None = None,
-                opinion: str = "") -> list[Task]:
+                opinion: str = "", circled: bool = False) -> list[Task]:
     """提交: complete the task with `route` (empty when the handler has no choice) and, for a next node whose rule
     is `chosen`, the chosen handlers (identity ids; 会签: one per signer, in order); returns the new tasks.
+
+    `circled`: the leader's 圈阅 — consent without a written opinion (R1.4): the trail records 圈阅 and it
+    satisfies a node's "opinion required". A 加签 row: see `signers.finish_added_signer`.
 
     One transaction with the instance row locked: two submits of the same task at once → exactly one succeeds,
     the other gets Conflict("flow.task_already_done"); the instance advances once.
@@ -85,6 +91,8 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
             raise Conflict("flow.not_a_todo", "待阅件只需阅知，不能办理")
         if task.status == Task.Status.DELEGATED:
             raise Conflict("flow.task_delegated", f"“{task.node_name}”已委派他人办理，受托人办完后会回到您的待办")
+        if task.status == Task.Status.WAITING:
+            raise Conflict("flow.task_waiting", f"“{task.node_name}”已前加签，加签人办理完毕后会回到您的待办")
         if task.status != Task.Status.OPEN:
             raise Conflict("flow.task_already_done", f"“{task.node_name}”这一步已经办理过了（可能由他人或在别处"
                            "同时提交），请刷新待办列表")
@@ -97,6 +105,13 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
             raise Conflict("flow.task_already_done", f"“{task.node_name}”这一步已经不在办理中，请刷新待办列表")
         if task.delegated_from_id:
             return finish_delegation(actor, instance, task, workflow, opinion, now)
+        if circled:
+            opinion = opinion or CIRCLED_OPINION
+        if task.added_from_id:
+            reopened = finish_added_signer(actor, instance, task, workflow, opinion, now)
+            if reopened is not None:
+                return reopened
+            # the last 后加签 signer completes the step (route and next handlers are theirs, as in 会签)
         ext = engine.node_extensions(spiff_task.task_spec)
         choices = engine.route_choices(spiff_task.task_spec)
         if route and route not in choices:
@@ -106,8 +121,12 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
             raise ServiceError("flow.opinion_required", f"“{task.node_name}”需要填写意见")
         before = snapshot(instance, INSTANCE_FIELDS)
         data = {"route": route}
-        if next_handlers:
+        if engine.is_countersign(spiff_task):
+            data.update(engine.countersign_counts(spiff_task, signing=True))
+        elif next_handlers:
+            # cardinality of a following 会签, and its signers in order (a sequential 会签 readies them one by one)
             data["countersign_count"] = len(next_handlers)
+            data["chosen_handlers"] = list(next_handlers)
         engine.complete(workflow, spiff_task, data)
         task.status, task.completed_at = Task.Status.DONE, now
         task.save(update_fields=["status", "completed_at"])
@@ -121,7 +140,8 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
         save_state(instance, workflow, now)
         TrailEntry.objects.create(instance=instance, task=task, node_id=task.node_id, node_name=task.node_name,
                                   actor=actor, identity=task.assignee, on_behalf_of=task.on_behalf_of,
-                                  operation="submit", route=route, opinion=opinion, created_at=now)
+                                  operation="circle_read" if circled else "submit", route=route, opinion=opinion,
+                                  created_at=now)
         record("flow.task_submitted", obj=instance, user=actor, identity=task.assignee, unit=instance.unit,
                changes=diff(before, snapshot(instance, INSTANCE_FIELDS)),
                detail={"task": task.pk, "node": task.node_id, "route": route,
