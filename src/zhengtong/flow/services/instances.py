@@ -127,7 +127,11 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
             # cardinality of a following 会签, and its signers in order (a sequential 会签 readies them one by one)
             data["countersign_count"] = len(next_handlers)
             data["chosen_handlers"] = list(next_handlers)
-        engine.complete(workflow, spiff_task, data)
+        try:
+            engine.complete(workflow, spiff_task, data)
+        except engine.EngineError as exc:  # the definition cannot go on as asked: say so, never a 500
+            raise ServiceError("flow.cannot_proceed", f"“{task.node_name}”无法按所选方向流转（{exc}），"
+                               "请检查流转方向和下一步办理人，或联系单位系统管理员检查流程定义", status=422) from exc
         task.status, task.completed_at = Task.Status.DONE, now
         task.save(update_fields=["status", "completed_at"])
         # the other holders of the same engine task (several candidates, AB岗) no longer need to act

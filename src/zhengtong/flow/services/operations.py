@@ -9,7 +9,7 @@ from zhengtong.core.errors import Conflict, ServiceError
 
 from .. import engine, runtime
 from ..assignment import AssignmentContext
-from ..models import ProcessInstance, Task
+from ..models import ProcessInstance, Task, TrailEntry
 from .common import (
     INSTANCE_FIELDS,
     add_trail,
@@ -121,3 +121,64 @@ def return_task(actor, task: Task, *, target_node: str | None = None, reason: st
                detail={"task": task.pk, "node": task.node_id, "target_node": row.node_id, "reason": reason,
                        "new_tasks": [t.pk for t in new_tasks]})
     return new_tasks
+
+
+MAX_SKIPPED_STEPS = 30
+
+
+def send_back_to_returner(actor, task: Task, *, opinion: str = "") -> list[Task]:
+    """直接送回退回人: the holder of a returned step (退回 set `returned_by`) sends it straight back to the step of
+    the one who returned it, instead of through every step in between.
+
+    The engine completes this step and passes the steps in between along their default flows (the regular
+    path, as if each had been submitted without a route choice) until the returner's node is ready; that node
+    goes to the returner (the handler of the returned row, AB岗 as it was). A 会签 or a parallel split on the way
+    cannot be passed like that: 409 `flow.send_back_impossible`, nothing changes."""
+    require_task_holder(actor, task)
+    opinion = clean_text(opinion, "flow.opinion_too_long", "意见")
+    now = timezone.now()
+    with transaction.atomic():
+        instance, task = lock_instance(actor, task)
+        workflow = engine.load_state(instance.definition, instance.state)
+        spiff_task = ready_spiff_task(workflow, task)
+        if task.returned_by_id is None:
+            raise Conflict("flow.not_returned", f"“{task.node_name}”不是退回件，请按正常流程提交")
+        returned = (TrailEntry.objects.filter(instance=instance, operation="return", identity=task.returned_by,
+                                              route=task.node_id, task__isnull=False)
+                    .select_related("task").order_by("-created_at", "-id").first())
+        if returned is None:
+            raise Conflict("flow.not_returned", f"“{task.node_name}”找不到退回记录，请按正常流程提交")
+        target_node, returner = returned.node_id, returned.task
+        impossible = Conflict("flow.send_back_impossible", f"从“{task.node_name}”到“{returned.node_name}”之间有会签"
+                              "或并行环节，不能直接送回，请按正常流程逐级提交")
+        before = snapshot(instance, INSTANCE_FIELDS)
+        try:
+            _pass_on_to(workflow, spiff_task, target_node, impossible)
+        except engine.EngineError as exc:  # e.g. a 会签 on the way whose signer count nobody chose
+            raise impossible from exc
+        task.status, task.completed_at = Task.Status.DONE, now
+        task.save(update_fields=["status", "completed_at"])
+        Task.objects.filter(instance=instance, spiff_task_id=task.spiff_task_id, status=Task.Status.OPEN,
+                            kind=Task.Kind.TODO).update(status=Task.Status.CANCELLED, completed_at=now)
+        ctx = AssignmentContext(drafter=instance.drafter, previous=task.assignee, business_type=instance.business_type)
+        new_tasks = runtime.project(instance, workflow, ctx, sender=task.assignee, now=now,
+                                    fixed_handlers={target_node: [(returner.assignee, returner.on_behalf_of)]})
+        save_state(instance, workflow, now)
+        add_trail(instance, task, actor, "send_back", route=target_node, opinion=opinion, now=now)
+        record("flow.task_sent_back", obj=instance, user=actor, identity=task.assignee, unit=instance.unit,
+               changes=diff(before, snapshot(instance, INSTANCE_FIELDS)),
+               detail={"task": task.pk, "node": task.node_id, "target_node": target_node,
+                       "new_tasks": [t.pk for t in new_tasks]})
+    return new_tasks
+
+
+def _pass_on_to(workflow, spiff_task, target_node: str, impossible: Exception) -> None:
+    engine.complete(workflow, spiff_task, {"route": ""})
+    for _ in range(MAX_SKIPPED_STEPS):
+        ready = engine.ready_user_tasks(workflow)
+        if any(t.task_spec.bpmn_id == target_node for t in ready):
+            return
+        if len(ready) != 1 or engine.is_countersign(ready[0]):
+            raise impossible
+        engine.complete(workflow, ready[0], {"route": ""})
+    raise impossible

@@ -250,3 +250,40 @@ def test_r1_4_a_leaders_circle_counts_as_consent_where_an_opinion_is_required(cl
     assert response.status_code == 200, response.content
     entry = TrailEntry.objects.get(instance=sign.instance, node_id="sign", operation="circle_read")
     assert (entry.identity, entry.opinion) == (o.deputy, "圈阅")
+
+
+# --- 退回 then 直接送回退回人 ---------------------------------------------------------------------------------------
+
+def test_a_returned_step_goes_straight_back_to_the_returner(client):
+    o = make_office()
+    office = run_to_office_review(o)
+    [sign] = submit(office, opinion="拟同意", next_handlers=[o.deputy.pk])
+    [draft] = services.return_task(user(o.deputy), sign, target_node="draft", reason="第二段请重写")
+    assert draft.returned_by == o.deputy
+    response = act(client, o.drafter, draft, action="submit", send_back=True, opinion="已按批示修改")
+    assert response.status_code == 200, response.content
+    [back] = response.json()["tasks"]
+    assert (back["node_id"], back["assignee_id"]) == ("sign", o.deputy.pk)
+    assert engine_ready(sign.instance) == ["sign"]
+    entry = TrailEntry.objects.get(instance=sign.instance, operation="send_back")
+    assert (entry.route, entry.opinion) == ("sign", "已按批示修改")
+    assert AuditRecord.objects.filter(action="flow.task_sent_back").exists()
+    # and the flow goes on from 签发 as usual
+    [recheck] = submit(Task.objects.get(pk=back["id"]), opinion="同意")
+    assert recheck.node_id == "recheck"
+
+
+def test_send_back_needs_a_returned_step_and_no_countersign_on_the_way():
+    o = make_office()
+    review = to_dept_review(o)
+    with pytest.raises(Conflict) as exc:
+        services.send_back_to_returner(user(o.dept_head), review)
+    assert exc.value.code == "flow.not_returned"
+    instance, rows = countersign_flow(o)
+    [again] = services.return_task(user(o.signers[0]), rows[0], reason="请补充")
+    version = instance.__class__.objects.get(pk=instance.pk).version
+    with pytest.raises(Conflict) as exc:  # the way back to a 会签 instance runs into the 会签 itself
+        services.send_back_to_returner(user(o.drafter), again)
+    assert exc.value.code == "flow.send_back_impossible"
+    assert instance.__class__.objects.get(pk=instance.pk).version == version
+    assert Task.objects.get(pk=again.pk).status == Task.Status.OPEN
