@@ -238,6 +238,43 @@ def act(request, task_id: int, body: ActionIn):
                        "on_behalf_of_id": t.on_behalf_of_id} for t in new_tasks]}
 
 
+class StartedQuery(Schema):
+    scope: Literal["started"] = Field("started", description="started：我发起的")
+    status: Literal["", "running", "suspended", "completed", "terminated"] = ""
+    page: int = Field(1, ge=1, le=100000)
+
+
+class StartedCurrent(Schema):
+    task_id: int
+    node_name: str
+    assignee: str | None
+    deadline: date | None
+    deadline_status: str
+
+
+class StartedItem(Schema):
+    id: int
+    title: str
+    business_type: str
+    status: str
+    started_at: datetime
+    completed_at: datetime | None
+    deadline: date | None = Field(description="整体办结时限")
+    deadline_status: str
+    current: list[StartedCurrent]
+
+
+class StartedList(Schema):
+    count: int
+    items: list[StartedItem]
+
+
+@instances_router.get("", response={200: StartedList, 401: ErrorOut}, summary="我发起的流程")
+def started_instances(request, q: Query[StartedQuery]):
+    require_authenticated(request.auth)
+    return selectors.started(request.auth, q.page, status=q.status)
+
+
 @instances_router.get("/{int:instance_id}", response={200: InstanceOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
                       summary="流程实例：版本、当前节点、办理轨迹")
 def instance_detail(request, instance_id: int):

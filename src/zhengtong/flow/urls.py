@@ -8,6 +8,8 @@ urlpatterns = [
     path("done/", views.worklist, {"box": "done"}, name="done"),
     path("toread/", views.worklist, {"box": "toread"}, name="toread"),
     path("read/", views.worklist, {"box": "read"}, name="read"),
+    path("started/", views.started, name="started"),
+    path("instances/<int:instance_id>/", views.instance_page, name="instance"),
     path("<int:task_id>/", views.task_page, name="task"),
     path("<int:task_id>/act/", views.task_action, name="act"),
 ]

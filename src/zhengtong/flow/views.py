@@ -20,9 +20,9 @@ from zhengtong.core.errors import ServiceError
 from zhengtong.org.picker import parse_ids
 
 from . import actions, engine, selectors, services
-from .models import BusinessType, Task
+from .models import BusinessType, ProcessInstance, Task
 
-BOX_TABS = [("todo", "待办"), ("done", "已办"), ("toread", "待阅"), ("read", "已阅")]
+BOX_TABS = [("todo", "待办"), ("done", "已办"), ("toread", "待阅"), ("read", "已阅"), ("started", "我发起的")]
 BUSINESS_LABELS = dict(BusinessType.choices)
 DEADLINE_CHOICES = [("normal", "正常"), ("yellow", "黄牌"), ("red", "红牌")]
 OPERATIONS = {"start": "发起", "submit": "提交", "delegation": "AB岗转交", "return": "退回", "retract": "撤回",
@@ -212,3 +212,40 @@ def task_action(request, task_id: int):
     if action in STAY_ON_PAGE:
         return redirect("flow:task", task_id=task.pk)
     return redirect("flow:todo")
+
+
+INSTANCE_STATUSES = [("running", "办理中"), ("suspended", "已挂起"), ("completed", "已办结"), ("terminated", "已终止")]
+
+
+@login_required
+def started(request):
+    """我发起的: the instances the user started, newest first, with where each one is now."""
+    status = request.GET.get("status", "")
+    status = status if status in dict(INSTANCE_STATUSES) else ""
+    page = _int(request.GET.get("page", "1"))
+    result = selectors.started(request.user, page, status=status)
+    for item in result["items"]:
+        item["business_type_label"] = BUSINESS_LABELS.get(item["business_type"], item["business_type"])
+    pages = max(1, -(-result["count"] // selectors.PAGE_SIZE))
+    return render(request, "flow/started.html", {
+        "box": "started", "tabs": BOX_TABS, "count": result["count"], "items": result["items"], "page": page,
+        "pages": pages, "status": status, "statuses": INSTANCE_STATUSES,
+        "query": urlencode({"status": status}) if status else "",
+        "prev_page": page - 1 if page > 1 else None, "next_page": page + 1 if page < pages else None,
+    })
+
+
+@login_required
+def instance_page(request, instance_id: int):
+    """An instance as the viewer sees it: the task page of their own row (participants only)."""
+    instance = ProcessInstance.objects.filter(pk=instance_id).first()
+    if instance is None:
+        raise Http404("流程不存在")
+    if not selectors.is_participant(request.user, instance):
+        security_event("permission.denied", user=request.user, outcome="denied", obj=instance,
+                       detail={"code": "flow.not_participant"})
+        return render(request, "flow/denied.html", {"message": "只有该流程的参与人可以查看。"}, status=403)
+    task = selectors.task_to_show(request.user, instance)
+    if task is None:
+        raise Http404("流程没有任务")
+    return redirect("flow:task", task_id=task.pk)

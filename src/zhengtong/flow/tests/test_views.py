@@ -171,3 +171,31 @@ def test_the_holder_opening_the_page_marks_the_task_opened_so_the_sender_can_no_
     with pytest.raises(Conflict) as exc:
         services.retract_task(user(office.drafter), draft)
     assert exc.value.code == "flow.retract_too_late"
+
+
+def test_started_box_lists_my_instances_with_where_they_are_and_opens_them(client):
+    from .test_runtime import make_office, open_tasks, start, submit
+
+    o = make_office()
+    first = start(o)
+    second = start(o)
+    [draft] = open_tasks(second)
+    [review] = submit(draft)
+    client.force_login(o.drafter.person.user)
+    page = client.get("/tasks/started/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "我发起的" in text and text.count("关于做好年终工作的通知") == 2
+    assert f"处室核稿（{o.dept_head.person.name}）" in text and f"起草（{o.drafter.person.name}）" in text
+    assert "status=completed" not in text
+    api = client.get("/api/v1/process-instances?scope=started").json()
+    assert api["count"] == 2 and [i["id"] for i in api["items"]] == [second.pk, first.pk]
+    assert api["items"][0]["current"][0]["node_name"] == "处室核稿"
+    # the instance link opens the viewer's own row: for the drafter, the 起草 row they submitted
+    response = client.get(f"/tasks/instances/{second.pk}/")
+    assert response.status_code == 302 and response["Location"] == f"/tasks/{draft.pk}/"
+    # someone else sees nothing of it
+    client.force_login(o.signers[0].person.user)
+    assert client.get("/api/v1/process-instances?scope=started").json()["count"] == 0
+    assert client.get(f"/tasks/instances/{second.pk}/").status_code == 403
+    assert review.assignee == o.dept_head
