@@ -59,7 +59,6 @@ def worklist(user, box: str = "todo", page: int = 1, page_size: int = PAGE_SIZE,
         "instance_id": t.instance_id, "deadline": t.deadline, "deadline_status": t.deadline_status,
         "received_at": t.received_at, "sender": _name(t.sender), "on_behalf_of": _name(t.on_behalf_of),
         "urge_count": t.urge_count,
-        "urge_count": t.urge_count,
     } for t in rows]
     return {"count": count, "items": items}
 
