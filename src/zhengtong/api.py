@@ -16,6 +16,7 @@ from zhengtong.core.errors import ServiceError
 from zhengtong.flow.api import instances_router as flow_instances_router
 from zhengtong.flow.api import router as flow_router
 from zhengtong.flow.api import tasks_router as flow_tasks_router
+from zhengtong.flow.api_admin import router as flow_admin_router
 from zhengtong.flow.api_reading import phrases_router as flow_phrases_router
 from zhengtong.flow.api_reading import reading_instances_router as flow_reading_instances_router
 from zhengtong.flow.api_reading import reading_tasks_router as flow_reading_tasks_router
@@ -85,3 +86,4 @@ api.add_router("/process-instances", flow_instances_router)
 api.add_router("/tasks", flow_reading_tasks_router)  # POST /tasks/read (批量已阅)
 api.add_router("/process-instances", flow_reading_instances_router)  # GET /process-instances/{id}/readers
 api.add_router("/phrases", flow_phrases_router)
+api.add_router("/", flow_admin_router)

@@ -192,3 +192,200 @@ def loads(state: str) -> BpmnWorkflow:
 __all__ = ["SAFE_PARSER", "parse_xml", "load_spec", "start", "ready_user_tasks", "complete", "dumps", "loads",
            "new_workflow", "dump_state", "load_state", "route_choices", "find_task", "reset_to", "user_task_ancestors",
            "node_extensions", "TaskState", "is_countersign", "countersign_index", "countersign_counts"]
+
+
+# --- 调度 (dispatch): move an instance to any user task of its definition (flow/services/admin.py) -------------
+#
+# SpiffWorkflow 3.2 has no "go to node": `reset_from_task_id` only goes back to a task that exists in the tree
+# (a completed one), and tasks ahead are created lazily as the workflow runs. So a forward move runs the
+# workflow there: each ready user task on the way is completed with the `route` that steers the next gateways
+# towards the target (the engine's own gateway, join and multi-instance logic stays in charge, nothing in the
+# tree is edited by hand). A node anywhere else is reached by resetting to the nearest completed user task on
+# the path taken from which the target lies ahead, then moving forward from there.
+
+class MoveRefused(Exception):
+    """The target cannot be reached: `reason` is "unreachable", "through_countersign" or "same_node"."""
+
+    def __init__(self, reason: str, node: str = ""):
+        super().__init__(reason)
+        self.reason = reason
+        self.node = node
+
+
+def _inner_spec(spec):
+    """The user task inside a multi-instance (会签) wrapper spec, or None."""
+    name = getattr(spec, "task_spec", None)
+    return spec._wf_spec.task_specs.get(name) if isinstance(name, str) else None
+
+
+def _is_user_node(spec) -> bool:
+    inner = _inner_spec(spec)
+    return bool(spec.manual or (inner is not None and inner.manual))
+
+
+def user_task_nodes(workflow: BpmnWorkflow) -> list[tuple[str, str, bool]]:
+    """(bpmn id, name, is 会签) of every user task of the workflow's process, in definition order."""
+    nodes, seen = [], set()
+    for spec in workflow.spec.task_specs.values():
+        if not _is_user_node(spec) or spec.bpmn_id in seen or (spec.manual and _inner_of_wrapper(spec)):
+            continue
+        seen.add(spec.bpmn_id)
+        inner = _inner_spec(spec)
+        nodes.append((spec.bpmn_id, (inner or spec).bpmn_name or spec.bpmn_name or spec.bpmn_id, inner is not None))
+    return nodes
+
+
+def _inner_of_wrapper(spec) -> bool:
+    """The child spec of a multi-instance wrapper (listed through its wrapper instead)."""
+    return any(getattr(other, "task_spec", None) == spec.name for other in spec._wf_spec.task_specs.values())
+
+
+def _node_spec(task):
+    """The node spec whose outputs lead on: a 会签 instance's wrapper, else the task's own spec."""
+    return task.parent.task_spec if is_countersign(task) else task.task_spec
+
+
+def _route_values(spec) -> list[str]:
+    values = []
+    for condition, _target in getattr(spec, "cond_task_specs", None) or ():
+        expression = condition.args[0] if condition is not None and getattr(condition, "args", None) else ""
+        values += ROUTE_CONDITION.findall(str(expression))
+    return values
+
+
+def _next_user_nodes(spec, depth: int = 0) -> list[tuple[str | None, object]]:
+    """(route, node spec) for each user node reachable from `spec` through gateways and events only; `route` is
+    the value completing `spec` must set to take that way ("" = the default flows), None when no value can."""
+    found: list[tuple[str | None, object]] = []
+
+    def walk(current, wanted: set, refused: set, level: int):
+        if level > 20:
+            return
+        conditional = getattr(current, "cond_task_specs", None)
+        if conditional:
+            values = set(_route_values(current))
+            for condition, target in conditional:
+                nxt = current._wf_spec.task_specs[target] if isinstance(target, str) else target
+                if condition is None:
+                    step(nxt, wanted, refused | values, level)
+                else:
+                    expression = condition.args[0] if getattr(condition, "args", None) else ""
+                    match = ROUTE_CONDITION.fullmatch(str(expression).strip())
+                    if match:
+                        step(nxt, wanted | {match.group(1)}, refused, level)
+            return
+        for nxt in current.outputs:
+            step(nxt, wanted, refused, level)
+
+    def step(nxt, wanted, refused, level):
+        if _is_user_node(nxt):
+            if len(wanted) > 1:
+                return
+            route = next(iter(wanted), "")
+            found.append((None if route in refused else route, nxt))
+        else:
+            walk(nxt, wanted, refused, level + 1)
+
+    walk(spec, set(), set(), depth)
+    return found
+
+
+def _distances(target_id: str, start_spec) -> dict[str, int]:
+    """Steps (user nodes) from each user node reachable from `start_spec` to the target node."""
+    graph: dict[str, list[str]] = {}
+    queue, seen = [start_spec], {start_spec.name}
+    while queue:
+        spec = queue.pop()
+        graph[spec.name] = []
+        for route, nxt in _next_user_nodes(spec):
+            if route is None:
+                continue
+            graph[spec.name].append(nxt.name)
+            if nxt.name not in seen and nxt.bpmn_id != target_id:
+                seen.add(nxt.name)
+                queue.append(nxt)
+    targets = {name for names in graph.values() for name in names
+               if start_spec._wf_spec.task_specs[name].bpmn_id == target_id}
+    dist = {name: 0 for name in targets}
+    changed = True
+    while changed:
+        changed = False
+        for name, outs in graph.items():
+            best = min((dist[o] + 1 for o in outs if o in dist), default=None)
+            if best is not None and best < dist.get(name, 1 << 30):
+                dist[name] = best
+                changed = True
+    return dist
+
+
+def can_reach(task, target_id: str) -> bool:
+    """Whether the node `target_id` lies ahead of `task` (a ready or completed user task) along routed flows."""
+    spec = _node_spec(task)
+    return spec.name in _distances(target_id, spec)
+
+
+def move_forward(workflow: BpmnWorkflow, target_id: str, *, countersign_count: int | None = None,
+                 chosen_handlers: list | None = None, max_steps: int = 200) -> list:
+    """Run the workflow to the user task `target_id`: each ready user task from which the target lies ahead is
+    completed with the route that leads there (the skipped tasks are returned, in order). A 会签 target gets
+    `countersign_count` / `chosen_handlers` in the data of the task completed just before it (as 提交 does).
+    Passing through a 会签 that is not the target is refused ("through_countersign": its signers are unknown)."""
+    skipped = []
+    for _ in range(max_steps):
+        ready = ready_user_tasks(workflow)
+        if any(t.task_spec.bpmn_id == target_id for t in ready):
+            return skipped
+        progressed = False
+        for task in ready:
+            spec = _node_spec(task)
+            dist = _distances(target_id, spec)
+            if spec.name not in dist:
+                continue
+            options = [(route, nxt) for route, nxt in _next_user_nodes(spec) if route is not None
+                       and (nxt.bpmn_id == target_id or nxt.name in dist)]
+            route, nxt = min(options, key=lambda o: 0 if o[1].bpmn_id == target_id else dist[o[1].name] + 1)
+            if _inner_spec(nxt) is not None and nxt.bpmn_id != target_id:
+                raise MoveRefused("through_countersign", nxt.bpmn_id)
+            data = {"route": route}
+            if is_countersign(task):
+                data.update(countersign_counts(task, signing=True))
+            if nxt.bpmn_id == target_id and _inner_spec(nxt) is not None:
+                data["countersign_count"] = countersign_count or 1
+                data["chosen_handlers"] = list(chosen_handlers or [])
+            complete(workflow, task, data)
+            skipped.append(task)
+            progressed = True
+            break
+        if not progressed:
+            raise MoveRefused("unreachable", target_id)
+    raise MoveRefused("unreachable", target_id)
+
+
+def move_to(workflow: BpmnWorkflow, target_id: str, *, countersign_count: int | None = None,
+            chosen_handlers: list | None = None) -> tuple[str, list]:
+    """调度 in the engine: ("back", []) after a reset to a completed `target_id` on the path taken; ("forward",
+    skipped) after running forward (from where the instance is, or from the nearest completed user task on the
+    path from which the target lies ahead: that one is reset and then skipped too). Raises MoveRefused."""
+    ready = ready_user_tasks(workflow)
+    if not ready:
+        raise MoveRefused("unreachable", target_id)
+    if any(t.task_spec.bpmn_id == target_id for t in ready):
+        raise MoveRefused("same_node", target_id)
+    ancestors = []
+    for task in ready:
+        for ancestor in user_task_ancestors(task):
+            if ancestor not in ancestors:
+                ancestors.append(ancestor)
+    for ancestor in ancestors:
+        if ancestor.task_spec.bpmn_id == target_id and not is_countersign(ancestor):
+            reset_to(workflow, ancestor)
+            return "back", []
+    if any(can_reach(task, target_id) for task in ready):
+        return "forward", move_forward(workflow, target_id, countersign_count=countersign_count,
+                                       chosen_handlers=chosen_handlers)
+    for ancestor in ancestors:
+        if not is_countersign(ancestor) and can_reach(ancestor, target_id):
+            reset_to(workflow, ancestor)
+            return "forward", move_forward(workflow, target_id, countersign_count=countersign_count,
+                                           chosen_handlers=chosen_handlers)
+    raise MoveRefused("unreachable", target_id)

@@ -126,9 +126,10 @@ def project(instance, workflow, ctx: AssignmentContext, *, sender=None, chosen_i
 
 
 def refresh_deadline_statuses(today: date | None = None) -> int:
-    """黄牌 / 红牌 of open tasks as of `today` (stored, so lists never recompute them): two UPDATEs.
+    """黄牌 / 红牌 of open tasks and of running instances' 整体办结时限 as of `today` (stored, so lists never
+    recompute them): two UPDATEs each.
 
-    Tasks of suspended instances are left alone (their clock is stopped). Returns the rows changed.
+    Suspended instances and their tasks are left alone (their clock is stopped). Returns the rows changed.
     """
     today = today or timezone.localdate()
     running = Task.objects.filter(status=Task.Status.OPEN, deadline__isnull=False, instance__status="running")
@@ -141,4 +142,12 @@ def refresh_deadline_statuses(today: date | None = None) -> int:
     if horizon is not None:
         changed += running.filter(deadline__gte=today, deadline__lte=horizon).exclude(
             deadline_status=Task.DeadlineStatus.YELLOW).update(deadline_status=Task.DeadlineStatus.YELLOW)
+    # the instances' 整体办结时限 likewise (two more UPDATEs; the 流程监控 list filters and sorts on them)
+    from .models import ProcessInstance
+
+    instances = ProcessInstance.objects.filter(status=ProcessInstance.Status.RUNNING, deadline__isnull=False)
+    changed += instances.filter(deadline__lt=today).exclude(deadline_status="red").update(deadline_status="red")
+    if horizon is not None:
+        changed += instances.filter(deadline__gte=today, deadline__lte=horizon).exclude(
+            deadline_status="yellow").update(deadline_status="yellow")
     return changed

@@ -3,6 +3,15 @@
 One module per group of operations; every public function is re-exported here, so callers write
 `from zhengtong.flow import services; services.submit_task(...)`.
 """
+from .admin import (
+    hand_over_work,
+    move_instance,
+    reassign_task,
+    resume_instance,
+    set_instance_deadline,
+    suspend_instance,
+    terminate_instance,
+)
 from .definitions import (
                           DEFAULT_FILES,
                           DEFINITIONS_DIR,
@@ -21,4 +30,6 @@ __all__ = ["circulate", "mark_read", "urge_task", "add_phrase", "delete_phrase",
            "DEFAULT_FILES", "DEFINITIONS_DIR", "activate_definition", "install_default_definitions",
            "require_definition_admin", "upload_definition", "reapply_delegations", "reapply_delegations_between",
            "delegate_task", "transfer_task", "active_definition", "start_process", "submit_task", "open_task",
-           "retract_task", "return_task"]
+           "retract_task", "return_task",
+           "suspend_instance", "resume_instance", "terminate_instance", "move_instance", "reassign_task",
+           "hand_over_work", "set_instance_deadline"]
