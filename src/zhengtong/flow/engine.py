@@ -11,7 +11,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import TaskNotFoundException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
 from .extensions import ZtBpmnParser, node_extensions
@@ -21,6 +21,9 @@ SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=
                               remove_comments=True)
 
 SERIALIZER = BpmnWorkflowSerializer()
+
+# What the engine raises when a definition cannot run as asked (a missing variable, a bad expression…).
+EngineError = SpiffWorkflowException
 
 
 def parse_xml(data: bytes):
@@ -191,7 +194,7 @@ def loads(state: str) -> BpmnWorkflow:
 
 __all__ = ["SAFE_PARSER", "parse_xml", "load_spec", "start", "ready_user_tasks", "complete", "dumps", "loads",
            "new_workflow", "dump_state", "load_state", "route_choices", "find_task", "reset_to", "user_task_ancestors",
-           "node_extensions", "TaskState", "is_countersign", "countersign_index", "countersign_counts"]
+           "node_extensions", "TaskState", "EngineError", "is_countersign", "countersign_index", "countersign_counts"]
 
 
 # --- 调度 (dispatch): move an instance to any user task of its definition (flow/services/admin.py) -------------

@@ -25,9 +25,13 @@ from .models import BusinessType, ProcessInstance, Task
 BOX_TABS = [("todo", "待办"), ("done", "已办"), ("toread", "待阅"), ("read", "已阅"), ("started", "我发起的")]
 BUSINESS_LABELS = dict(BusinessType.choices)
 DEADLINE_CHOICES = [("normal", "正常"), ("yellow", "黄牌"), ("red", "红牌")]
-OPERATIONS = {"start": "发起", "submit": "提交", "delegation": "AB岗转交", "return": "退回", "retract": "撤回",
-              "transfer": "转办", "delegate": "委派", "circulate": "传阅", "urge": "催办", "suspend": "挂起",
-              "resume": "恢复", "terminate": "终止"}
+OPERATIONS = {"start": "发起", "submit": "提交", "circle_read": "圈阅", "delegation": "AB岗转交", "return": "退回",
+              "retract": "撤回", "send_back": "送回退回人", "transfer": "转办", "transferred_to": "接办",
+              "delegate": "委派", "delegate_done": "受委派办理", "add_signers": "加签", "added_signer": "被加签",
+              "added_signer_done": "加签办理", "remove_signers": "减签", "removed_signer": "被减签",
+              "circulate": "传阅", "read": "阅知", "urge": "催办", "suspend": "挂起", "resume": "恢复",
+              "terminate": "终止", "dispatch": "调度", "reassign": "重置处理人", "handover": "工作交接"}
+HANDLED = {"submit", "circle_read", "send_back", "added_signer_done", "delegate_done"}
 
 
 def _date(value: str) -> date | None:
@@ -155,8 +159,12 @@ def task_page(request, task_id: int):
                     handlers = parse_ids(values["next_handlers"]) if values["next_handlers"] else []
                 except ValueError as exc:
                     raise ServiceError("flow.handler_not_allowed", "下一步办理人无效") from exc
-                new_tasks = services.submit_task(request.user, task, route=values["route"],
-                                                 next_handlers=handlers, opinion=values["opinion"])
+                if request.POST.get("send_back") == "1":
+                    new_tasks = services.send_back_to_returner(request.user, task, opinion=values["opinion"])
+                else:
+                    new_tasks = services.submit_task(request.user, task, route=values["route"],
+                                                     next_handlers=handlers, opinion=values["opinion"],
+                                                     circled=request.POST.get("circled") == "1")
             except ServiceError as exc:
                 error = exc.message
             else:
@@ -167,7 +175,7 @@ def task_page(request, task_id: int):
     for entry in detail["trail"]:
         entry["operation_label"] = OPERATIONS.get(entry["operation"], entry["operation"])
     current_ids = sorted({c["node_id"] for c in detail["current"]})
-    done_ids = sorted({e["node_id"] for e in detail["trail"] if e["operation"] == "submit" and e["node_id"]})
+    done_ids = sorted({e["node_id"] for e in detail["trail"] if e["operation"] in HANDLED and e["node_id"]})
     diagram = {"xml": instance.definition.bpmn_xml, "current": json.dumps(current_ids),
                "done": json.dumps([n for n in done_ids if n not in current_ids])}
     status = 200 if not error else 400
@@ -196,7 +204,7 @@ def task_action(request, task_id: int):
         if not label or action == "open":
             raise ServiceError("flow.unknown_action", "未知的操作")
         try:
-            to_identities = parse_ids(post.get("to_identities", ""))
+            to_identities = parse_ids(post.getlist("remove") or post.get("to_identities", ""))  # 减签: checkboxes
             to_units = parse_ids(post.get("to_units", ""))
         except ValueError as exc:
             raise ServiceError("flow.identity_not_found", "所选人员或单位无效") from exc

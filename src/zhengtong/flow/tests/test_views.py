@@ -199,3 +199,65 @@ def test_started_box_lists_my_instances_with_where_they_are_and_opens_them(clien
     assert client.get("/api/v1/process-instances?scope=started").json()["count"] == 0
     assert client.get(f"/tasks/instances/{second.pk}/").status_code == 403
     assert review.assignee == o.dept_head
+
+
+def test_task_page_offers_the_holders_operations_and_they_work(client):
+    """退回 / 转办 / 委派 / 加签 offered where the node allows them; the forms post to /tasks/<id>/act/."""
+    from zhengtong.flow.models import Task
+
+    from .test_runtime import make_office, open_tasks, start, submit
+
+    o = make_office()
+    [draft] = open_tasks(start(o))
+    [review] = submit(draft)
+    client.force_login(o.dept_head.person.user)
+    text = client.get(f"/tasks/{review.pk}/").content.decode()
+    for block in ('id="op-return"', 'id="op-transfer"', 'id="op-delegate"', 'id="op-add-signers"'):
+        assert block in text
+    assert '<option value="draft">起草（上一步）</option>' in text
+    # 加签 (before) through the form, then 减签 through the checkboxes
+    response = client.post(f"/tasks/{review.pk}/act/", {"action": "add_signers", "position": "before",
+                                                        "to_identities": f"{o.signers[0].pk},{o.signers[1].pk}"})
+    assert response.status_code == 302 and response["Location"] == f"/tasks/{review.pk}/"
+    text = client.get(f"/tasks/{review.pk}/").content.decode()
+    assert "已前加签" in text and 'id="op-remove-signers"' in text and o.signers[0].person.name in text
+    client.post(f"/tasks/{review.pk}/act/", {"action": "remove_signers", "remove": [o.signers[0].pk,
+                                                                                    o.signers[1].pk]})
+    assert Task.objects.get(pk=review.pk).status == Task.Status.OPEN
+    # a refusal comes back as a message on the task page, nothing changes
+    response = client.post(f"/tasks/{review.pk}/act/", {"action": "return", "opinion": ""}, follow=True)
+    assert "退回未完成：退回必须填写理由" in response.content.decode()
+    response = client.post(f"/tasks/{review.pk}/act/", {"action": "return", "target_node": "draft",
+                                                        "opinion": "请补充依据"}, follow=True)
+    assert response.redirect_chain[-1][0] == "/tasks/" and "已退回" in response.content.decode()
+    returned = Task.objects.get(instance=review.instance, node_id="draft", status="open")
+    assert returned.returned_by == o.dept_head
+    # the drafter may send it straight back to the returner
+    client.force_login(o.drafter.person.user)
+    text = client.get(f"/tasks/{returned.pk}/").content.decode()
+    assert "直接送回退回人" in text
+    response = client.post(f"/tasks/{returned.pk}/", {"opinion": "已补充", "send_back": "1"})
+    assert response.status_code == 302
+    back = Task.objects.get(instance=review.instance, node_id="dept_review", status="open")
+    assert back.assignee == o.dept_head
+    # someone else sees none of these forms and cannot post them
+    client.force_login(o.signers[2].person.user)
+    response = client.post(f"/tasks/{back.pk}/act/", {"action": "transfer", "to_identities": str(o.signers[1].pk)},
+                           follow=True)
+    assert "这不是您的待办任务" in response.content.decode()
+    assert Task.objects.get(pk=back.pk).status == Task.Status.OPEN
+
+
+def test_r1_4_circle_from_the_task_page(client):
+    from zhengtong.flow.models import TrailEntry
+
+    from .test_runtime import make_office, run_to_office_review, submit
+
+    o = make_office()
+    office = run_to_office_review(o)
+    [sign] = submit(office, opinion="拟同意", next_handlers=[o.deputy.pk])
+    client.force_login(o.deputy.person.user)
+    assert ">圈阅</button>" in client.get(f"/tasks/{sign.pk}/").content.decode()
+    response = client.post(f"/tasks/{sign.pk}/", {"opinion": "", "circled": "1"})
+    assert response.status_code == 302
+    assert TrailEntry.objects.get(instance=sign.instance, operation="circle_read").opinion == "圈阅"
