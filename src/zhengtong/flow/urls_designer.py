@@ -1,5 +1,12 @@
-"""URLs of the flow designer pages (unit administrator's console); mounted in zhengtong/urls.py."""
-from django.urls import path  # noqa: F401
+"""URLs of the flow designer pages (unit administrator's console); mounted in zhengtong/urls.py at /flows/."""
+from django.urls import path
+
+from . import designer
 
 app_name = "flow_designer"
-urlpatterns: list = []
+urlpatterns = [
+    path("", designer.definition_list, name="list"),
+    path("<int:definition_id>/design/", designer.design, name="design"),
+    path("<int:definition_id>/save/", designer.save, name="save"),
+    path("<int:definition_id>/activate/", designer.activate, name="activate"),
+]

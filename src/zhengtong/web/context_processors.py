@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from zhengtong.accounts.models import AdminRole
-from zhengtong.accounts.permissions import admin_roles
+from zhengtong.accounts.permissions import admin_roles, administered_unit_ids
 
 
 def shell(request):
@@ -17,4 +17,5 @@ def shell(request):
         "shell_person": person,
         "shell_consoles": consoles,
         "shell_is_admin": bool(roles),
+        "shell_flow_admin": administered_unit_ids(user) != set(),  # 流程管理: sysadmin or a unit admin
     }
