@@ -1,5 +1,12 @@
 """URLs of the flow monitor pages (unit administrator's console); mounted in zhengtong/urls.py."""
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import monitor
 
 app_name = "flow_monitor"
-urlpatterns: list = []
+urlpatterns: list = [
+    path("", monitor.index, name="index"),
+    path("handover/", monitor.handover, name="handover"),
+    path("<int:instance_id>/", monitor.detail, name="detail"),
+    path("<int:instance_id>/act/", monitor.act, name="act"),
+]

@@ -575,3 +575,128 @@ def test_openapi_lists_the_admin_endpoints(client):
     assert {"200", "403", "409", "422"} <= set(action["responses"])
     assert "flow.instance_not_suspended" in action["description"]
     assert "/api/v1/work-handovers" in schema["paths"]
+
+
+# --- the 流程监控 pages ----------------------------------------------------------------------------------------------
+
+def test_monitor_list_shows_the_units_instances_with_filters_and_is_for_unit_admins_only(client):
+    o = make_office()
+    a = actors(o)
+    first = start(o)
+    second = services.start_process(user(o.drafter), identity=o.drafter, business_type="dispatch", title="关于春节值班的通知")
+    services.suspend_instance(user(o.drafter), second, reason="等待")
+    services.set_instance_deadline(user(o.drafter), first, deadline=timezone.localdate(), reason="")
+    elsewhere = make_office()
+    start(elsewhere)
+    client.force_login(user(a["admin"]))
+    page = client.get("/flows/monitor/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "流程监控" in html and first.title in html and second.title in html
+    assert html.index(first.title) < html.index(second.title)  # sorted by deadline, none last
+    assert html.count("/flows/monitor/") >= 3 and f"/flows/monitor/{first.pk}/" in html
+    assert AuditRecord.objects.filter(action="permission.denied").count() == 0
+    assert "起草（" in html  # current node with its handler
+    assert client.get("/flows/monitor/?status=suspended").content.decode().count("关于春节值班的通知") == 1
+    assert first.title not in client.get("/flows/monitor/?status=suspended").content.decode()
+    assert second.title not in client.get("/flows/monitor/?title=年终").content.decode()
+    assert first.title in client.get(f"/flows/monitor/?drafter={o.drafter.person.name}").content.decode()
+    assert first.title in client.get("/flows/monitor/?deadline_status=yellow").content.decode()
+    # only the administrator's unit: the other unit's instance is not listed
+    assert client.get("/flows/monitor/").context["count"] == 2
+    # the nav link
+    assert 'href="/flows/monitor/"' in client.get("/tasks/").content.decode()
+    for who in ("drafter", "stranger"):
+        client.force_login(user(a[who]))
+        denied = denied_count()
+        assert client.get("/flows/monitor/").status_code == 403
+        assert denied_count() == denied + 1
+        assert 'href="/flows/monitor/"' not in client.get("/tasks/").content.decode()
+
+
+def test_monitor_detail_and_its_forms(client):
+    o = make_office()
+    a = actors(o)
+    instance = start(o)
+    [draft] = open_tasks(instance)
+    client.force_login(user(a["admin"]))
+    page = client.get(f"/flows/monitor/{instance.pk}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    for text in ("调度", "重置处理人", "挂起", "终止流程", "整体办结时限", "签发", "办理轨迹"):
+        assert text in html
+    url = f"/flows/monitor/{instance.pk}/act/"
+    response = client.post(url, {"action": "move", "target_node": "sign", "to_identities": str(o.deputy.pk),
+                                 "reason": "尽快签发"}, follow=True)
+    assert "已调度：签发（" in response.content.decode()
+    [sign] = open_tasks(instance)
+    assert sign.assignee == o.deputy and Task.objects.get(pk=draft.pk).status == "cancelled"
+    response = client.post(url, {"action": "reassign", "task_id": str(sign.pk), "to_identities": str(o.principal.pk),
+                                 "reason": "改由局长签发"}, follow=True)
+    assert "已重置处理人" in response.content.decode()
+    assert open_tasks(instance)[0].assignee == o.principal
+    response = client.post(url, {"action": "suspend", "reason": ""}, follow=True)
+    assert "挂起未完成：挂起必须填写理由" in response.content.decode()
+    client.post(url, {"action": "suspend", "reason": "等待"})
+    assert reload(instance).status == "suspended"
+    assert "恢复办理" in client.get(f"/flows/monitor/{instance.pk}/").content.decode()
+    client.post(url, {"action": "set_deadline", "deadline": "2026-12-31", "reason": ""})
+    assert reload(instance).deadline == date(2026, 12, 31)
+    response = client.post(url, {"action": "set_deadline", "deadline": "not-a-date"}, follow=True)
+    assert "设置整体时限未完成" in response.content.decode()
+    client.post(url, {"action": "resume"})
+    client.post(url, {"action": "terminate", "reason": "作废"})
+    assert reload(instance).status == "terminated"
+    assert "流程操作" not in client.get(f"/flows/monitor/{instance.pk}/").content.decode()
+    # another unit's administrator: 403, audited, and nothing happens through the form either
+    other = make_office()
+    theirs = start(other)
+    denied = denied_count()
+    assert client.get(f"/flows/monitor/{theirs.pk}/").status_code == 403
+    assert client.post(f"/flows/monitor/{theirs.pk}/act/", {"action": "suspend", "reason": "x"}).status_code == 403
+    assert denied_count() == denied + 2 and reload(theirs).status == "running"
+
+
+def test_task_page_offers_suspend_to_the_drafter_only(client):
+    o = make_office()
+    instance = start(o)
+    [draft] = open_tasks(instance)
+    [review] = submit(draft)
+    client.force_login(user(o.drafter))
+    html = client.get(f"/tasks/{draft.pk}/").content.decode()
+    assert "流程控制" in html and 'value="suspend"' in html and 'value="terminate"' in html
+    client.force_login(user(o.dept_head))
+    assert "流程控制" not in client.get(f"/tasks/{review.pk}/").content.decode()
+    client.force_login(user(o.drafter))
+    response = client.post(f"/tasks/{draft.pk}/act/", {"action": "suspend", "opinion": "等待材料"}, follow=True)
+    assert "已挂起" in response.content.decode() and 'value="resume"' in response.content.decode()
+    assert reload(instance).status == "suspended"
+
+
+def test_handover_page_previews_then_moves(client):
+    o = make_office()
+    for _ in range(2):
+        [draft] = open_tasks(start(o))
+        submit(draft)
+    a = actors(o)
+    successor = IdentityFactory(unit=o.unit, duty=duty("dept_head"))
+    client.force_login(user(a["admin"]))
+    assert client.get("/flows/monitor/handover/").status_code == 200
+    page = client.get(f"/flows/monitor/handover/?from_identity={o.dept_head.pk}&to_identity={successor.pk}")
+    assert page.context["preview"] == {"count": 2, "instances": 2}
+    assert "确认交接" in page.content.decode()
+    response = client.post("/flows/monitor/handover/", {"from_identity": o.dept_head.pk,
+                                                        "to_identity": successor.pk, "reason": "调离"}, follow=True)
+    assert "2 件待办移交给" in response.content.decode()
+    assert Task.objects.filter(assignee=successor, status="open").count() == 2
+    response = client.post("/flows/monitor/handover/", {"from_identity": o.dept_head.pk,
+                                                        "to_identity": successor.pk, "reason": ""})
+    assert response.status_code == 400 and "工作交接必须填写理由" in response.content.decode()
+    # another unit's admin may not hand over this unit's people; a stranger sees no page
+    client.force_login(user(a["other_admin"]))
+    denied = denied_count()
+    assert client.get(f"/flows/monitor/handover/?from_identity={o.dept_head.pk}&to_identity={successor.pk}"
+                      ).status_code == 403
+    assert denied_count() == denied + 1
+    client.force_login(user(a["stranger"]))
+    assert client.get("/flows/monitor/handover/").status_code == 403
