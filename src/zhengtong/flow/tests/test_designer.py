@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from zhengtong.accounts.models import User
 from zhengtong.audit.models import AuditRecord
-from zhengtong.flow import designer
+from zhengtong.flow import designer, engine
 from zhengtong.flow.extensions import ZT, parse_user_task
 from zhengtong.flow.models import ProcessDefinition
 from zhengtong.flow.validation import B, parse_xml
@@ -288,3 +288,13 @@ def test_moddle_descriptor_declares_every_extension_element_the_server_reads():
         "Candidates": {"rule", "identity", "duty", "relative", "role", "group"},
         "Deadline": {"workingDays"}, "Operations": {"allowed"}, "Opinion": {"required"}, "Form": {"editable"},
     }
+
+
+def test_platform_default_flow_refuses_the_transfer_the_unit_added():
+    """The control for test_browser_designer's done criterion: 起草 in the platform 发文 flow does not allow 转办."""
+    call_command("load_default_flows")
+    platform = ProcessDefinition.objects.get(unit=None, business_type="dispatch", status="active")
+    spec, _ = engine.load_spec(engine.parse_xml(platform.bpmn_xml.encode()))
+    draft = spec.task_specs["draft"]
+    ext = engine.node_extensions(draft)
+    assert "transfer" not in ext.operations and ext.deadline_days == 3

@@ -127,8 +127,7 @@
       .then(function (result) {
         self.canvas = self.modeler.get("canvas");
         self.registry = self.modeler.get("elementRegistry");
-        self.canvas.zoom("fit-viewport");
-        if (self.narrow && self.canvas.zoom() < 0.6) self.canvas.zoom(0.6);
+        self.fit();
         self.wirePanel();
         if (self.editable) self.wireSave();
         var warnings = (result && result.warnings) || [];
@@ -143,6 +142,21 @@
         self.box.setAttribute("data-state", "failed");
         self.box.textContent = "流程图无法显示：" + error.message;
       });
+  };
+
+  // The whole flow in view, centred, at most 100 %, leaving the palette's strip on the left free (modeler only).
+  Designer.prototype.fit = function () {
+    var viewbox = this.canvas.viewbox();
+    var inner = viewbox.inner;
+    var outer = viewbox.outer;
+    var left = this.editable ? 120 : 20;
+    if (!inner.width || !inner.height) return;
+    var scale = Math.min((outer.width - left - 30) / inner.width, (outer.height - 60) / inner.height, 1);
+    var width = outer.width / scale;
+    var height = outer.height / scale;
+    var free = outer.width - left - 30 - inner.width * scale;  // screen pixels left over, split on both sides
+    var x = inner.x - (left + free / 2) / scale;
+    this.canvas.viewbox({ x: x, y: inner.y - (height - inner.height) / 2, width: width, height: height });
   };
 
   // --- properties panel ----------------------------------------------------------------------------------
