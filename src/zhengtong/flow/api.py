@@ -29,7 +29,7 @@ from zhengtong.accounts.permissions import administered_unit_ids, require_authen
 from zhengtong.core.errors import Forbidden, ServiceError
 from zhengtong.org.models import Unit
 
-from . import actions, selectors, services
+from . import actions, selectors, selectors_ops, services
 from .models import ProcessDefinition, ProcessInstance, Task
 
 router = Router(tags=["flow"])
@@ -225,6 +225,71 @@ def worklist(request, q: Query[WorklistQuery]):
     return selectors.worklist(request.auth, q.box, q.page)
 
 
+class RouteOption(Schema):
+    value: str = Field(description="提交时的 route")
+    label: str = Field(description="流向的环节")
+
+
+class Candidate(Schema):
+    node_name: str
+    identity_id: int
+    name: str
+    unit: str
+    department: str
+    title: str
+
+
+class SubmitOptions(Schema):
+    routes: list[RouteOption]
+    chosen_nodes: list[str] = Field(description="下一步由您选择办理人的环节")
+    multi: bool = Field(description="会签：可选多人，每人一份")
+    opinion_required: bool
+    candidates: list[Candidate] = Field(description="可选的下一步办理人（to_identities 用其 identity_id）")
+
+
+class TaskDetail(Schema):
+    id: int
+    title: str
+    business_type: str
+    node_id: str
+    node_name: str
+    kind: str
+    status: str
+    instance_id: int
+    deadline: date | None
+    deadline_status: str
+    received_at: datetime
+    sender: str | None
+    on_behalf_of: str | None
+    returned_by: str | None = Field(description="退回人（可直接送回：submit 时 send_back=true）")
+    submit: SubmitOptions | None = Field(description="办理人本人的待办才有：提交时可选的流转方向和办理人")
+
+
+@tasks_router.get("/{int:task_id}", response={200: TaskDetail, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+                  summary="任务详情与提交选项")
+def task_detail(request, task_id: int):
+    require_authenticated(request.auth)
+    task = get_object_or_404(Task.objects.select_related("instance__definition", "instance__drafter",
+                                                         "assignee__person", "sender__person",
+                                                         "on_behalf_of__person", "returned_by__person"), pk=task_id)
+    if not selectors.is_participant(request.auth, task.instance):
+        raise Forbidden("flow.not_participant", "只有该流程的参与人可以查看")
+    person = getattr(request.auth, "person", None)
+    mine = person is not None and task.assignee.person_id == person.pk
+    form = None
+    if mine and task.kind == Task.Kind.TODO and task.status == Task.Status.OPEN:
+        form = selectors_ops.submit_form(task, with_candidates=True)
+    return {"id": task.pk, "title": task.instance.title, "business_type": task.instance.business_type,
+            "node_id": task.node_id, "node_name": task.node_name, "kind": task.kind, "status": task.status,
+            "instance_id": task.instance_id, "deadline": task.deadline, "deadline_status": task.deadline_status,
+            "received_at": task.received_at, "sender": selectors.person_name(task.sender),
+            "on_behalf_of": selectors.person_name(task.on_behalf_of), "returned_by": selectors.person_name(task.returned_by),
+            "submit": None if form is None else {
+                "routes": [{"value": v, "label": label} for v, label in form["routes"]],
+                "chosen_nodes": list(dict.fromkeys(form["chosen"])), "multi": form["multi"],
+                "opinion_required": form["opinion_required"], "candidates": form["candidates"]}}
+
+
 @tasks_router.post("/{int:task_id}/actions", response={200: ActionOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut,
                                                        404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
                    summary="办理任务（提交等操作）")
@@ -273,6 +338,34 @@ class StartedList(Schema):
 def started_instances(request, q: Query[StartedQuery]):
     require_authenticated(request.auth)
     return selectors.started(request.auth, q.page, status=q.status)
+
+
+class StartIn(Schema):
+    business_type: str = Field(description="dispatch 发文 / receipt 收文 / sign_report 签报")
+    title: str = Field(max_length=200)
+    identity_id: int | None = Field(None, description="以哪个身份发起（默认主身份）")
+
+
+class StartedOut(Schema):
+    id: int
+    definition_id: int
+    definition_version: int
+    tasks: list[NewTask] = Field(description="第一步的待办（起草 / 签收等），属于发起人")
+
+
+@instances_router.post("", response={201: StartedOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+                       summary="发起流程")
+def start_instance(request, body: StartIn):
+    require_authenticated(request.auth)
+    identity = services.identity_to_start(request.auth, body.identity_id)
+    instance = services.start_process(request.auth, identity=identity, business_type=body.business_type,
+                                      title=body.title)
+    tasks = Task.objects.filter(instance=instance, status=Task.Status.OPEN).order_by("id")
+    return Status(201, {"id": instance.pk, "definition_id": instance.definition_id,
+                        "definition_version": instance.definition.version,
+                        "tasks": [{"id": t.pk, "node_id": t.node_id, "node_name": t.node_name,
+                                   "assignee_id": t.assignee_id, "on_behalf_of_id": t.on_behalf_of_id}
+                                  for t in tasks]})
 
 
 @instances_router.get("/{int:instance_id}", response={200: InstanceOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},

@@ -16,8 +16,11 @@ BOXES = {
 }
 
 
-def _name(identity) -> str | None:
+def person_name(identity) -> str | None:
     return identity.person.name if identity is not None else None
+
+
+_name = person_name
 
 
 def my_identities(user):

@@ -69,3 +69,81 @@ def handler_operations(user, task: Task) -> dict | None:
                                       kind=Task.Kind.TODO).exclude(pk=task.pk)
         result["retract"] = created.exists() and not created.exclude(status=Task.Status.OPEN, opened_at=None).exists()
     return result
+
+
+# --- the 提交 form: routes and next handlers (the task page and GET /api/v1/tasks/{id}) -----------------------
+
+def _inner(spec):
+    """The user task inside a multi-instance (会签) spec, or None."""
+    name = getattr(spec, "task_spec", None)
+    return spec._wf_spec.task_specs.get(name) if isinstance(name, str) else None
+
+
+def _spec_name(spec) -> str:
+    inner = _inner(spec)
+    return getattr(inner or spec, "bpmn_name", None) or getattr(spec, "bpmn_name", None) or spec.bpmn_id or ""
+
+
+def _next_nodes(spec, depth: int = 0) -> list[tuple[str, bool, bool, object]]:
+    """(name, rule is "chosen", multi-instance, assignment rule) of the user tasks that may follow `spec`
+    (through gateways)."""
+    found = []
+    for output in getattr(spec, "outputs", ()):
+        inner = _inner(output)
+        ext = engine.node_extensions(inner if inner is not None else output)
+        if ext.assignment is not None:
+            found.append((_spec_name(output), ext.assignment.rule == "chosen", inner is not None, ext.assignment))
+        elif depth < 3:
+            found += _next_nodes(output, depth + 1)
+    return found
+
+
+def _route_options(spec) -> list[tuple[str, str]]:
+    """The routes the handler may choose (engine.route_choices, as services.submit_task validates them), each
+    labelled with the node it leads to."""
+    labels = {}
+    for output in getattr(spec, "outputs", ()):
+        for condition, target in getattr(output, "cond_task_specs", None) or ():
+            expression = condition.args[0] if condition is not None and getattr(condition, "args", None) else ""
+            target_spec = output._wf_spec.task_specs.get(target) if isinstance(target, str) else target
+            for value in engine.ROUTE_CONDITION.findall(str(expression)):
+                labels.setdefault(value, _spec_name(target_spec) if target_spec is not None else value)
+    return [(value, labels.get(value, value)) for value in engine.route_choices(spec)]
+
+
+def submit_form(task: Task, *, with_candidates: bool = False) -> dict | None:
+    """What the submit form offers at this node: routes, whether the next handler is chosen (and, for API
+    clients, the candidates to choose from), the opinion rule. None when the task is not ready."""
+    instance = task.instance
+    try:
+        workflow = engine.load_state(instance.definition, instance.state)
+    except Exception:  # noqa: BLE001 — a broken state must not make the page a 500; submitting will say why
+        return {"routes": [], "chosen": [], "chosen_label": "", "multi": False, "opinion_required": False,
+                "candidates": []}
+    spiff_task = engine.find_task(workflow, task.spiff_task_id)
+    if spiff_task is None or spiff_task.state != engine.TaskState.READY:
+        return None
+    spec = spiff_task.task_spec
+    # a 会签 instance leads on through its wrapper (the last signer chooses who comes next)
+    node = spiff_task.parent.task_spec if engine.is_countersign(spiff_task) else spec
+    nodes = _next_nodes(node)
+    chosen = [name for name, is_chosen, _, _ in nodes if is_chosen]
+    candidates = []
+    if with_candidates:
+        from .assignment import AssignmentContext, resolve_candidates
+
+        ctx = AssignmentContext(drafter=instance.drafter, previous=task.assignee, business_type=instance.business_type)
+        seen = set()
+        for name, is_chosen, _, rule in nodes:
+            if not is_chosen:
+                continue
+            for identity in resolve_candidates(rule, ctx):
+                if (name, identity.pk) not in seen:
+                    seen.add((name, identity.pk))
+                    candidates.append({"node_name": name, "identity_id": identity.pk, "name": identity.person.name,
+                                       "unit": identity.unit.name,
+                                       "department": identity.department.name if identity.department_id else "",
+                                       "title": identity.title})
+    return {"routes": _route_options(node), "chosen": chosen, "chosen_label": "、".join(dict.fromkeys(chosen)),
+            "multi": any(multi for _, is_chosen, multi, _ in nodes if is_chosen),
+            "opinion_required": engine.node_extensions(spec).opinion_required, "candidates": candidates}

@@ -11,6 +11,7 @@ urlpatterns = [
     path("mark-read/", views_reading.mark_read, name="mark_read"),
     path("phrases/", views_reading.phrases, name="phrases"),
     path("started/", views.started, name="started"),
+    path("start/", views.start_page, name="start"),
     path("instances/<int:instance_id>/", views.instance_page, name="instance"),
     path("<int:task_id>/", views.task_page, name="task"),
     path("<int:task_id>/act/", views.task_action, name="act"),

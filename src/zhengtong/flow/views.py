@@ -19,7 +19,7 @@ from zhengtong.audit.services import security_event
 from zhengtong.core.errors import ServiceError
 from zhengtong.org.picker import parse_ids
 
-from . import actions, engine, selectors, services
+from . import actions, selectors, selectors_ops, services
 from .models import BusinessType, ProcessInstance, Task
 
 BOX_TABS = [("todo", "待办"), ("done", "已办"), ("toread", "待阅"), ("read", "已阅"), ("started", "我发起的")]
@@ -75,61 +75,6 @@ def worklist(request, box: str):
     })
 
 
-def _inner(spec):
-    """The user task inside a multi-instance (会签) spec, or None."""
-    name = getattr(spec, "task_spec", None)
-    return spec._wf_spec.task_specs.get(name) if isinstance(name, str) else None
-
-
-def _spec_name(spec) -> str:
-    inner = _inner(spec)
-    return getattr(inner or spec, "bpmn_name", None) or getattr(spec, "bpmn_name", None) or spec.bpmn_id or ""
-
-
-def _next_nodes(spec, depth: int = 0) -> list[tuple[str, bool, bool]]:
-    """(name, rule is "chosen", multi-instance) of the user tasks that may follow `spec` (through gateways)."""
-    found = []
-    for output in getattr(spec, "outputs", ()):
-        inner = _inner(output)
-        ext = engine.node_extensions(inner if inner is not None else output)
-        if ext.assignment is not None:
-            found.append((_spec_name(output), ext.assignment.rule == "chosen", inner is not None))
-        elif depth < 3:
-            found += _next_nodes(output, depth + 1)
-    return found
-
-
-def _route_options(spec) -> list[tuple[str, str]]:
-    """The routes the handler may choose (engine.route_choices, as services.submit_task validates them), each
-    labelled with the node it leads to."""
-    labels = {}
-    for output in getattr(spec, "outputs", ()):
-        for condition, target in getattr(output, "cond_task_specs", None) or ():
-            expression = condition.args[0] if condition is not None and getattr(condition, "args", None) else ""
-            target_spec = output._wf_spec.task_specs.get(target) if isinstance(target, str) else target
-            for value in engine.ROUTE_CONDITION.findall(str(expression)):
-                labels.setdefault(value, _spec_name(target_spec) if target_spec is not None else value)
-    return [(value, labels.get(value, value)) for value in engine.route_choices(spec)]
-
-
-def _submit_form(task: Task) -> dict | None:
-    """What the submit form offers at this node: routes, whether the next handler is chosen, opinion rule."""
-    instance = task.instance
-    try:
-        workflow = engine.load_state(instance.definition, instance.state)
-    except Exception:  # noqa: BLE001 — a broken state must not make the page a 500; submitting will say why
-        return {"routes": [], "chosen": [], "chosen_label": "", "multi": False, "opinion_required": False}
-    spiff_task = engine.find_task(workflow, task.spiff_task_id)
-    if spiff_task is None or spiff_task.state != engine.TaskState.READY:
-        return None
-    spec = spiff_task.task_spec
-    nodes = _next_nodes(spec)
-    chosen = [name for name, is_chosen, _ in nodes if is_chosen]
-    return {"routes": _route_options(spec), "chosen": chosen, "chosen_label": "、".join(dict.fromkeys(chosen)),
-            "multi": any(multi for _, is_chosen, multi in nodes if is_chosen),
-            "opinion_required": engine.node_extensions(spec).opinion_required}
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def task_page(request, task_id: int):
@@ -147,7 +92,7 @@ def task_page(request, task_id: int):
     mine = task.status == Task.Status.OPEN and person is not None and task.assignee.person_id == person.pk
     if mine and task.opened_at is None:
         task = services.open_task(request.user, task)  # 打开: from now on the sender can no longer 撤回
-    form = _submit_form(task) if mine and task.kind == Task.Kind.TODO else None
+    form = selectors_ops.submit_form(task) if mine and task.kind == Task.Kind.TODO else None
     error, values = "", {"opinion": "", "route": "", "next_handlers": ""}
     if request.method == "POST":
         if form is None:
@@ -257,3 +202,28 @@ def instance_page(request, instance_id: int):
     if task is None:
         raise Http404("流程没有任务")
     return redirect("flow:task", task_id=task.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def start_page(request):
+    """发起: business type, title and (for someone with several posts) the post; then the first step opens."""
+    person = getattr(request.user, "person", None)
+    posts = list(person.identities.filter(active=True).select_related("unit", "department", "duty")) if person else []
+    values = {"business_type": request.GET.get("business_type", ""), "title": "", "identity": ""}
+    error = ""
+    if request.method == "POST":
+        values = {k: request.POST.get(k, "").strip() for k in values}
+        try:
+            identity = services.identity_to_start(request.user, _int(values["identity"], 0) or None)
+            instance = services.start_process(request.user, identity=identity,
+                                              business_type=values["business_type"], title=values["title"])
+        except ServiceError as exc:
+            error = exc.message
+        else:
+            first = Task.objects.filter(instance=instance, status=Task.Status.OPEN).order_by("id").first()
+            messages.success(request, f"已发起“{instance.title}”")
+            return redirect("flow:task", task_id=first.pk) if first else redirect("flow:started")
+    return render(request, "flow/start.html", {
+        "posts": posts, "values": values, "error": error, "business_types": BusinessType.choices,
+    }, status=400 if error else 200)

@@ -22,7 +22,7 @@ from .definitions import (
 )
 from .delegation import reapply_delegations, reapply_delegations_between
 from .handover import delegate_task, transfer_task
-from .instances import active_definition, start_process, submit_task
+from .instances import active_definition, identity_to_start, start_process, submit_task
 from .operations import open_task, retract_task, return_task, send_back_to_returner
 from .reading import add_phrase, circulate, delete_phrase, mark_read, move_phrase, urge_task
 from .signers import add_signers, remove_signers
@@ -30,7 +30,8 @@ from .signers import add_signers, remove_signers
 __all__ = ["circulate", "mark_read", "urge_task", "add_phrase", "delete_phrase", "move_phrase",
            "DEFAULT_FILES", "DEFINITIONS_DIR", "activate_definition", "install_default_definitions",
            "require_definition_admin", "upload_definition", "reapply_delegations", "reapply_delegations_between",
-           "delegate_task", "transfer_task", "active_definition", "start_process", "submit_task", "open_task",
+           "delegate_task", "transfer_task", "active_definition", "identity_to_start", "start_process", "submit_task",
+           "open_task",
            "retract_task", "return_task", "send_back_to_returner", "add_signers", "remove_signers",
            "suspend_instance", "resume_instance", "terminate_instance", "move_instance", "reassign_task",
            "hand_over_work", "set_instance_deadline"]

@@ -24,6 +24,18 @@ def active_definition(unit, business_type: str) -> ProcessDefinition | None:
     return (rows.filter(unit=unit).first() if unit is not None else None) or rows.filter(unit__isnull=True).first()
 
 
+def identity_to_start(actor, identity_id: int | None = None):
+    """The post the actor starts with: the one named (it must be theirs and active), else their main post."""
+    person = person_of(actor)
+    posts = person.identities.filter(active=True).select_related("unit", "person")
+    identity = posts.filter(pk=identity_id).first() if identity_id else (posts.filter(is_main=True).first()
+                                                                            or posts.order_by("pk").first())
+    if identity is None:
+        raise deny(actor, "flow.not_your_identity", "只能以本人的有效身份发起", object_type="org.identity",
+                   object_id=identity_id or "")
+    return identity
+
+
 def start_process(actor, *, identity, business_type: str, title: str, unit=None,
                   data: dict | None = None) -> ProcessInstance:
     """发起: a new instance of the active definition for the identity's unit (else the platform default), run
@@ -113,7 +125,8 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
                 return reopened
             # the last 后加签 signer completes the step (route and next handlers are theirs, as in 会签)
         ext = engine.node_extensions(spiff_task.task_spec)
-        choices = engine.route_choices(spiff_task.task_spec)
+        node_spec = spiff_task.parent.task_spec if engine.is_countersign(spiff_task) else spiff_task.task_spec
+        choices = engine.route_choices(node_spec)  # a 会签 instance leads on through its wrapper
         if route and route not in choices:
             raise ServiceError("flow.invalid_route", f"“{task.node_name}”没有“{route}”这个流转方向"
                                + ("，可选：" + "、".join(choices) if choices else "，此步骤无需选择"))
