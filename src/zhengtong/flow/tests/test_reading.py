@@ -471,7 +471,7 @@ def test_phrases_page_and_the_buttons_on_the_task_page(client):
     assert not Phrase.objects.filter(pk=phrase.pk).exists()
 
 
-def test_unused_instance_is_untouched_by_reading():
+def test_reading_leaves_the_engine_state_untouched():
     """传阅 does not move the engine: the instance's version and state are as before."""
     o = make_office()
     instance = start(o)
