@@ -188,3 +188,44 @@ def test_phone_shows_the_list_and_a_read_only_designer(phone_page, live_server, 
     screenshot(phone_page, "designer-phone")
     assert violations(phone_page) == []
     assert errors == []
+
+
+def test_sysadmin_turns_a_new_plain_task_into_a_user_task_and_sees_it_unreachable(page, live_server, login):
+    """The palette's 任务 is a plain bpmn:Task: the panel offers 改为用户任务; an unconnected node is listed as a
+    problem with its id and marked. The palette speaks Chinese. Nothing is saved."""
+    from django.core.management import call_command
+
+    from zhengtong.org.tests.factories import make_sysadmin
+
+    call_command("load_default_flows")
+    sysadmin = make_sysadmin()
+    errors: list = []
+    watch(page, errors)
+    login(sysadmin.username)
+    platform = ProcessDefinition.objects.get(unit=None, business_type="sign_report", status="active")
+    page.goto(f"{live_server.url}/flows/{platform.pk}/design/")
+    page.wait_for_selector("#flow-designer[data-state=ready]")
+    assert page.locator(".djs-palette .entry[data-action='create.start-event']").get_attribute("aria-label") == "开始事件"
+    new_id = page.evaluate("""() => {
+        const m = window.ztDesigner.modeler;
+        const shape = m.get('modeling').createShape({ type: 'bpmn:Task' }, { x: 300, y: 420 },
+                                                    m.get('canvas').getRootElement());
+        m.get('selection').select(shape);
+        return shape.id;
+    }""")
+    assert page.locator("#props-plain-task").is_visible() and not page.locator("#props-form").is_visible()
+    page.click("#props-to-user-task")
+    form = page.locator("#props-form")
+    form.wait_for(state="visible")
+    user_task_id = form.get_attribute("data-element")
+    assert page.evaluate(f"window.ztDesigner.registry.get('{user_task_id}').businessObject.$type") == "bpmn:UserTask"
+    form.locator("#prop-assignment [data-field=rule]").select_option("drafter")
+    rows = ProcessDefinition.objects.count()
+    page.click("#designer-save")
+    page.wait_for_selector("#designer-problems:not([hidden]) li")
+    item = page.locator(f"#designer-problems li[data-element='{user_task_id}']")
+    assert "从开始事件无法到达" in item.inner_text()
+    assert page.locator(f".djs-element.zt-problem[data-element-id='{user_task_id}']").count() == 1
+    assert ProcessDefinition.objects.count() == rows and new_id
+    assert errors == ["Failed to load resource: the server responded with a status of 400 (Bad Request)"]
+    assert violations(page) == []

@@ -30,7 +30,7 @@
     "Create data store reference": "数据存储（不支持）",
     "Create expanded sub-process": "子流程（不支持）",
     "Create pool/participant": "泳池（不支持）",
-    "Create group": "分组框",
+    "Create group": "分组框（不支持）",
     "Append end event": "追加结束事件",
     "Append gateway": "追加网关",
     "Append task": "追加任务",
