@@ -160,8 +160,9 @@ def task_action(request, task_id: int):
     except ServiceError as exc:
         messages.error(request, f"{label or '操作'}未完成：{exc.message}")
         return redirect("flow:task", task_id=task.pk)
-    names = "、".join(dict.fromkeys(t.assignee.person.name for t in new_tasks if t.assignee_id))
-    messages.success(request, f"已{label}" + (f"：{names}" if names else ""))
+    names = list(dict.fromkeys(t.assignee.person.name for t in new_tasks if t.assignee_id))
+    shown = "、".join(names[:5]) + (f" 等 {len(names)} 人" if len(names) > 5 else "")
+    messages.success(request, f"已{label}" + (f"：{shown}" if names else ""))
     if action in STAY_ON_PAGE:
         return redirect("flow:task", task_id=task.pk)
     return redirect("flow:todo")
