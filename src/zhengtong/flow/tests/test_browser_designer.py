@@ -12,7 +12,9 @@ from django.utils import timezone
 from tests.support import screenshot
 from zhengtong.accounts.models import User
 from zhengtong.flow import runtime, services
+from zhengtong.flow.extensions import Assignment, parse_user_task
 from zhengtong.flow.models import ProcessDefinition, TrailEntry
+from zhengtong.flow.validation import B, parse_xml
 from zhengtong.org.tests.factories import make_unit_admin
 
 from .test_runtime import finish_from_sign, make_office, open_tasks, start, submit, user
@@ -191,8 +193,10 @@ def test_phone_shows_the_list_and_a_read_only_designer(phone_page, live_server, 
 
 
 def test_sysadmin_turns_a_new_plain_task_into_a_user_task_and_sees_it_unreachable(page, live_server, login):
-    """The palette's 任务 is a plain bpmn:Task: the panel offers 改为用户任务; an unconnected node is listed as a
-    problem with its id and marked. The palette speaks Chinese. Nothing is saved."""
+    """The palette's 任务 is a plain bpmn:Task: the panel offers 改为用户任务; every panel field (a 上一步办理人选择
+    rule with two candidate rules, deadline, operations, opinion, editable fields) reaches the XML as
+    extensions.parse_user_task reads it; an unconnected node is listed as a problem with its id and marked. The
+    palette speaks Chinese. Nothing is saved."""
     from django.core.management import call_command
 
     from zhengtong.org.tests.factories import make_sysadmin
@@ -219,7 +223,28 @@ def test_sysadmin_turns_a_new_plain_task_into_a_user_task_and_sees_it_unreachabl
     form.wait_for(state="visible")
     user_task_id = form.get_attribute("data-element")
     assert page.evaluate(f"window.ztDesigner.registry.get('{user_task_id}').businessObject.$type") == "bpmn:UserTask"
-    form.locator("#prop-assignment [data-field=rule]").select_option("drafter")
+    # every field of the panel, through the UI, ends up in the XML as the server reads it
+    form.locator("#prop-name").fill("会办")
+    form.locator("#prop-assignment [data-field=rule]").select_option("chosen")
+    first = form.locator("#prop-candidates .rule-row").first
+    first.locator("[data-field=duty]").select_option("deputy")
+    first.locator("[data-field=relative]").select_option("drafter_unit")
+    form.locator("#prop-add-candidate").click()
+    form.locator("#prop-candidates .rule-row").nth(1).locator("[data-field=rule]").select_option("drafter")
+    form.locator("#prop-deadline").fill("4")
+    form.locator("input[name=op][value=return]").check()
+    form.locator("input[name=op][value=circulate]").check()
+    form.locator("#prop-opinion").check()
+    form.locator("#prop-fields").fill("title，body")
+    form.locator("#prop-fields").press("Tab")
+    xml = page.evaluate("window.ztDesigner.modeler.saveXML({format: true}).then(r => r.xml)")
+    node = parse_xml(xml.encode()).find(f".//{B}userTask[@id='{user_task_id}']")
+    ext, problems = parse_user_task(node)
+    assert problems == [] and node.get("name") == "会办"
+    assert ext.assignment == Assignment(rule="chosen", candidates=(
+        Assignment(rule="duty", duty="deputy", relative="drafter_unit"), Assignment(rule="drafter")))
+    assert (ext.deadline_days, ext.operations, ext.opinion_required, ext.editable_fields) == (
+        4, frozenset({"return", "circulate"}), True, ("title", "body"))
     rows = ProcessDefinition.objects.count()
     page.click("#designer-save")
     page.wait_for_selector("#designer-problems:not([hidden]) li")
