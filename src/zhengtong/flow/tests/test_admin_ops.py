@@ -15,10 +15,11 @@ from zhengtong.audit.models import AuditRecord
 from zhengtong.core import calendar
 from zhengtong.core.errors import Conflict, Forbidden, ServiceError
 from zhengtong.flow import engine, services
-from zhengtong.flow.models import ProcessInstance, Task, TrailEntry
+from zhengtong.flow.models import BusinessType, ProcessDefinition, ProcessInstance, Task, TrailEntry
 from zhengtong.flow.runtime import refresh_deadline_statuses
 from zhengtong.org.tests.factories import DelegationFactory, IdentityFactory, UnitFactory, duty
 
+from .factories import DRAFTER, ProcessDefinitionFactory, bpmn, task
 from .test_runtime import finish_from_sign, make_office, open_tasks, run_to_office_review, start, submit, user
 
 pytestmark = pytest.mark.django_db
@@ -334,8 +335,34 @@ def test_move_refusals_and_permission():
     assert exc.value.code == "flow.instance_not_running"
 
 
-def test_move_past_a_countersign_is_refused_with_a_code():
-    """Forward through a 会签 that is not the target: its signers are unknown, so it is refused (documented)."""
+def test_move_forward_through_an_unreached_countersign_is_refused():
+    """Forward through a 会签 that is not the target and not yet reached: its signers and count are unknown, so it
+    is refused with a code (docs/flow-design.md); from inside the 会签 the same target is fine."""
+    o = make_office()
+    cs = task("cs", "会签", '<zt:assignment rule="chosen"><zt:candidates rule="duty" duty="dept_head" '
+              'relative="drafter_unit"/></zt:assignment>',
+              extra="<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>countersign_count"
+                    "</bpmn:loopCardinality><bpmn:completionCondition>signed &gt;= signers"
+                    "</bpmn:completionCondition></bpmn:multiInstanceLoopCharacteristics>")
+    xml = bpmn(task("a", "拟稿", DRAFTER), cs, task("z", "汇总", DRAFTER), process_id="cs_flow")
+    ProcessDefinitionFactory(unit=o.unit, business_type=BusinessType.SIGN_REPORT, key="cs_flow", bpmn_xml=xml,
+                             status=ProcessDefinition.Status.ACTIVE)
+    instance = services.start_process(user(o.drafter), identity=o.drafter, business_type="sign_report", title="会签")
+    admin = user(actors(o)["admin"])
+    with pytest.raises(Conflict) as exc:
+        services.move_instance(admin, instance, target_node="z", to_identities=[], reason="跳过会签")
+    assert exc.value.code == "flow.dispatch_through_countersign" and "会签" in exc.value.message
+    assert engine_ready(instance) == ["a"] and reload(instance).version == 1
+    [first] = open_tasks(instance)
+    rows = submit(first, next_handlers=[s.pk for s in o.signers])
+    submit(rows[0])
+    [z] = services.move_instance(admin, instance, target_node="z", to_identities=[], reason="会签已线下完成")
+    assert (z.node_id, z.assignee) == ("z", o.drafter)
+    assert list(TrailEntry.objects.filter(operation="dispatch_skip").values_list("node_id", flat=True)) == ["cs", "cs"]
+    assert submit(z) == [] and reload(instance).status == "completed"
+
+
+def test_move_from_inside_a_countersign_forward_completes_its_instances():
     o = make_office()
     office = run_to_office_review(o)
     signers = submit(office, opinion="请会签", route="countersign", next_handlers=[s.pk for s in o.signers])
