@@ -79,6 +79,30 @@ def user_task_ancestors(task) -> list:
     return found
 
 
+def return_points(task) -> list:
+    """Where 退回 may send the instance from `task`: the completed user tasks and completed 会签 (multi-instance
+    wrappers: the whole 会签 again) on the path actually taken, nearest first. A 会签 instance's own wrapper is
+    not one (returning from inside a 会签 goes to the step before it)."""
+    found = []
+    parent = task.parent
+    while parent is not None:
+        if parent.state == TaskState.COMPLETED and (parent.task_spec.manual or is_countersign_node(parent)):
+            found.append(parent)
+        parent = parent.parent
+    return found
+
+
+def is_countersign_node(task) -> bool:
+    """The multi-instance wrapper of a 会签 (its children are the signers' instances)."""
+    return isinstance(task.task_spec, MultiInstanceTask)
+
+
+def countersign_instances(wrapper) -> list:
+    """The signers' instances of a 会签 wrapper, in order."""
+    inner = wrapper.task_spec.task_spec
+    return sorted((c for c in wrapper.children if c.task_spec.name == inner), key=countersign_index)
+
+
 def is_countersign(task) -> bool:
     """A 会签 instance: a child of a multi-instance task."""
     parent = task.parent
@@ -194,7 +218,7 @@ def loads(state: str) -> BpmnWorkflow:
 
 __all__ = ["SAFE_PARSER", "parse_xml", "load_spec", "start", "ready_user_tasks", "complete", "dumps", "loads",
            "new_workflow", "dump_state", "load_state", "route_choices", "find_task", "reset_to", "user_task_ancestors",
-           "node_extensions", "TaskState", "EngineError", "is_countersign", "countersign_index", "countersign_counts"]
+           "node_extensions", "TaskState", "EngineError", "is_countersign", "is_countersign_node", "countersign_instances", "return_points", "countersign_index", "countersign_counts"]
 
 
 # --- 调度 (dispatch): move an instance to any user task of its definition (flow/services/admin.py) -------------

@@ -48,7 +48,7 @@ def handler_operations(user, task: Task) -> dict | None:
             return result
         if "return" in allowed and not task.delegated_from_id:
             seen = set()
-            for ancestor in engine.user_task_ancestors(spiff):
+            for ancestor in engine.return_points(spiff):
                 node = ancestor.task_spec.bpmn_id
                 if node in seen or node == task.node_id:
                     continue

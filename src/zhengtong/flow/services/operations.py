@@ -91,15 +91,7 @@ def return_task(actor, task: Task, *, target_node: str | None = None, reason: st
         if task.delegated_from_id:
             raise Conflict("flow.operation_not_allowed", f"“{task.node_name}”是受委派办理的任务，不能退回")
         require_operation(task, spiff_task, "return")
-        target = row = None
-        for ancestor in engine.user_task_ancestors(spiff_task):
-            if target_node and ancestor.task_spec.bpmn_id != target_node:
-                continue
-            row = (Task.objects.filter(instance=instance, spiff_task_id=ancestor.id, status=Task.Status.DONE)
-                   .select_related("assignee", "on_behalf_of").order_by("-completed_at", "-id").first())
-            if row is not None:
-                target = ancestor
-                break
+        target, handlers = _return_target(instance, spiff_task, target_node)
         if target is None:
             raise ServiceError("flow.return_target_invalid",
                                f"“{target_node}”不是本流程已经办理过的步骤，不能退回到那里" if target_node
@@ -109,18 +101,43 @@ def return_task(actor, task: Task, *, target_node: str | None = None, reason: st
         task.save(update_fields=["status", "completed_at"])
         engine.reset_to(workflow, target)
         ctx = AssignmentContext(drafter=instance.drafter, previous=task.assignee, business_type=instance.business_type)
+        target_id = target.task_spec.bpmn_id
         new_tasks = runtime.project(instance, workflow, ctx, sender=task.assignee, now=now,
-                                    fixed_handlers={row.node_id: [(row.assignee, row.on_behalf_of)]})
+                                    fixed_handlers={target_id: handlers})
         Task.objects.filter(pk__in=[t.pk for t in new_tasks]).update(returned_by=task.assignee)
         for new in new_tasks:
             new.returned_by = task.assignee
         save_state(instance, workflow, now)
-        add_trail(instance, task, actor, "return", route=row.node_id, opinion=reason, now=now)
+        add_trail(instance, task, actor, "return", route=target_id, opinion=reason, now=now)
         record("flow.task_returned", obj=instance, user=actor, identity=task.assignee, unit=instance.unit,
                changes=diff(before, snapshot(instance, INSTANCE_FIELDS)),
-               detail={"task": task.pk, "node": task.node_id, "target_node": row.node_id, "reason": reason,
+               detail={"task": task.pk, "node": task.node_id, "target_node": target_id, "reason": reason,
                        "new_tasks": [t.pk for t in new_tasks]})
     return new_tasks
+
+
+def _last_handler(instance, spiff_id, *, done_only: bool = True):
+    rows = Task.objects.filter(instance=instance, spiff_task_id=spiff_id, kind=Task.Kind.TODO)
+    rows = rows.filter(status=Task.Status.DONE) if done_only else rows.exclude(status=Task.Status.OPEN)
+    return rows.select_related("assignee", "on_behalf_of").order_by("-completed_at", "-id").first()
+
+
+def _return_target(instance, spiff_task, target_node: str):
+    """(engine task to reset to, its handlers) for 退回: the nearest return point (or the nearest with id
+    `target_node`) that someone handled. A 会签 goes back to all its signers, in their order (a signer removed
+    by 减签 included: the 会签 runs again as it was sent); a step to whoever finally submitted it."""
+    for point in engine.return_points(spiff_task):
+        if target_node and point.task_spec.bpmn_id != target_node:
+            continue
+        if engine.is_countersign_node(point):
+            rows = [_last_handler(instance, child.id, done_only=False) for child in engine.countersign_instances(point)]
+            if rows and all(rows):
+                return point, [(r.assignee, r.on_behalf_of) for r in rows]
+            continue
+        row = _last_handler(instance, point.id)
+        if row is not None:
+            return point, [(row.assignee, row.on_behalf_of)]
+    return None, []
 
 
 MAX_SKIPPED_STEPS = 30

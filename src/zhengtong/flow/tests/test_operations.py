@@ -274,8 +274,8 @@ def test_actions_endpoint_open_retract_return_transfer_delegate(client):
 
 
 def test_retract_a_send_to_countersign_and_return_over_it():
-    """撤回 of 办公室审核 that started a 会签 cancels every signer's row; 退回 from 签发 after 会签 skips the 会签 node
-    (not a target yet) and goes back to the 办公室."""
+    """撤回 of 办公室审核 that started a 会签 cancels every signer's row; 退回 from 签发 over the 会签 to the 办公室;
+    from there the 会签 (after it on the path) is no target."""
     o = make_office()
     office = run_to_office_review(o)
     signers = submit(office, route="countersign", opinion="请会签", next_handlers=[s.pk for s in o.signers])
@@ -288,7 +288,7 @@ def test_retract_a_send_to_countersign_and_return_over_it():
     for signer in signers[:-1]:
         assert submit(signer, opinion="同意") == []
     [sign] = submit(signers[-1], opinion="同意", next_handlers=[o.deputy.pk])
-    [back] = services.return_task(user(o.deputy), sign, reason="请再核")
+    [back] = services.return_task(user(o.deputy), sign, target_node="office_review", reason="请再核")
     assert (back.node_id, back.assignee, back.returned_by) == ("office_review", o.office_head, o.deputy)
     with pytest.raises(ServiceError) as exc:
         services.return_task(user(o.office_head), back, target_node="countersign", reason="退")

@@ -287,3 +287,21 @@ def test_send_back_needs_a_returned_step_and_no_countersign_on_the_way():
     assert exc.value.code == "flow.send_back_impossible"
     assert instance.__class__.objects.get(pk=instance.pk).version == version
     assert Task.objects.get(pk=again.pk).status == Task.Status.OPEN
+
+
+def test_return_to_a_countersign_runs_it_again_with_the_same_signers():
+    o = make_office()
+    office = run_to_office_review(o)
+    rows = submit(office, opinion="请会签", route="countersign", next_handlers=[s.pk for s in o.signers[:2]])
+    submit(rows[0], opinion="同意")
+    [sign] = submit(rows[1], opinion="同意", next_handlers=[o.deputy.pk])
+    again = services.return_task(user(o.deputy), sign, target_node="countersign", reason="请两位处长再核")
+    assert [(t.node_id, t.assignee, t.returned_by) for t in again] == [("countersign", s, o.deputy)
+                                                                      for s in o.signers[:2]]
+    assert engine_ready(sign.instance) == ["countersign", "countersign"]
+    assert submit(again[0], opinion="再核无误") == []
+    [sign2] = submit(again[1], opinion="再核无误", next_handlers=[o.deputy.pk])
+    assert (sign2.node_id, sign2.assignee) == ("sign", o.deputy)
+    # without a target, 签发 returns to the step before it: the 会签
+    back = services.return_task(user(o.deputy), sign2, reason="还需会签")
+    assert [t.node_id for t in back] == ["countersign", "countersign"]
