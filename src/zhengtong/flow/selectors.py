@@ -51,15 +51,15 @@ def worklist(user, box: str = "todo", page: int = 1, page_size: int = PAGE_SIZE,
     if received_to:
         qs = qs.filter(received_at__date__lte=received_to)
     count = qs.count()
-    if box in ("todo", "toread"):
-        qs = qs.order_by("deadline", "received_at", "id")
-    else:
-        qs = qs.order_by("-completed_at", "-id")
+    ordering = ("deadline", "received_at", "id") if box in ("todo", "toread") else ("-completed_at", "-id")
     start = (max(page, 1) - 1) * page_size
-    # only the listed columns (no model instances, and never the instance's engine state): bench/flow_bench.py
-    rows = qs.values("id", "instance__title", "instance__business_type", "node_name", "instance_id", "deadline",
-                     "deadline_status", "received_at", "sender__person__name", "on_behalf_of__person__name",
-                     "urge_count")[start:start + page_size]
+    # The page's ids are sorted and cut on the task table alone, then joined: with the joins in the same SELECT,
+    # PostgreSQL joined every task of a heavy holder (1,000+ 已办) before sorting. Only the listed columns are
+    # read (no model instances, never the instance's engine state). Figures: bench/flow_bench.py.
+    page_ids = qs.order_by(*ordering).values("pk")[start:start + page_size]
+    rows = Task.objects.filter(pk__in=page_ids).order_by(*ordering).values(
+        "id", "instance__title", "instance__business_type", "node_name", "instance_id", "deadline", "deadline_status",
+        "received_at", "sender__person__name", "on_behalf_of__person__name", "urge_count")
     items = [{
         "id": r["id"], "title": r["instance__title"], "business_type": r["instance__business_type"],
         "node_name": r["node_name"], "instance_id": r["instance_id"], "deadline": r["deadline"],
