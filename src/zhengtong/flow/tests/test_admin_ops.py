@@ -5,10 +5,12 @@ wrong state (409)."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 from datetime import date, datetime
 
 import pytest
+from django.db import connection, connections
 from django.utils import timezone
 
 from zhengtong.audit.models import AuditRecord
@@ -17,7 +19,13 @@ from zhengtong.core.errors import Conflict, Forbidden, ServiceError
 from zhengtong.flow import engine, services
 from zhengtong.flow.models import BusinessType, ProcessDefinition, ProcessInstance, Task, TrailEntry
 from zhengtong.flow.runtime import refresh_deadline_statuses
-from zhengtong.org.tests.factories import DelegationFactory, IdentityFactory, UnitFactory, duty
+from zhengtong.org.tests.factories import (
+    DelegationFactory,
+    IdentityFactory,
+    UnitFactory,
+    builtin_duties,
+    duty,
+)
 
 from .factories import DRAFTER, ProcessDefinitionFactory, bpmn, task
 from .test_runtime import finish_from_sign, make_office, open_tasks, run_to_office_review, start, submit, user
@@ -739,3 +747,47 @@ def test_handover_page_previews_then_moves(client):
     assert denied_count() == denied + 1
     client.force_login(user(a["stranger"]))
     assert client.get("/flows/monitor/handover/").status_code == 403
+
+
+def race(*calls) -> list:
+    """Run the calls in threads released together; their results (or Conflicts), in completion order."""
+    barrier = threading.Barrier(len(calls))
+    results: list = []
+
+    def run(call):
+        try:
+            barrier.wait(timeout=10)
+            results.append(call())
+        except Conflict as exc:
+            results.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks shared by threads")
+def test_terminate_and_submit_at_once_leave_no_open_task():
+    """终止 and 提交 at the same moment, in either order: the instance row lock serializes them, so a terminated
+    instance never keeps an open 待办 (without the lock the submit could create 处室核稿 after the cancel)."""
+    builtin_duties()
+    o = make_office()
+    admin = user(actors(o)["admin"])
+    for _ in range(3):
+        instance = start(o)
+        [draft] = open_tasks(instance)
+        results = race(lambda d=draft: services.submit_task(user(o.drafter), Task.objects.get(pk=d.pk)),
+                       lambda i=instance: services.terminate_instance(admin, ProcessInstance.objects.get(pk=i.pk),
+                                                                      reason="作废"))
+        assert len(results) == 2
+        # terminate first: the submit finds its task cancelled (or the instance not running)
+        assert [r.code for r in results if isinstance(r, Conflict)] in (
+            [], ["flow.task_already_done"], ["flow.instance_not_running"])
+        assert reload(instance).status == "terminated"
+        assert not Task.objects.filter(instance=instance, status="open").exists()
