@@ -10,8 +10,10 @@ Tasks (`tasks_router`, /api/v1/tasks) and instances (`instances_router`, /api/v1
 
 - GET  /tasks?box=todo|done|toread|read&page=N → {count, items: [{id, title, business_type, node_name,
        instance_id, deadline, deadline_status, received_at, sender, on_behalf_of}]}
-- POST /tasks/{id}/actions {action, route?, to_identities?, target_node?, opinion?} → 200 {instance_id,
-       instance_status, tasks}; only "submit" for now, the others → 409 flow.action_not_supported_yet.
+- GET  /tasks/{id} → the task with its submit options (routes, chosen nodes, candidates) for its holder
+- POST /tasks/{id}/actions {action, route?, to_identities?, to_units?, target_node?, opinion?, position?, send_back?,
+       circled?} → 200 {instance_id, instance_status, tasks} (flow/actions.py dispatches to the services)
+- POST /process-instances {business_type, title, identity_id?} → 201; GET /process-instances?scope=started → 我发起的
 - GET  /process-instances/{id} → definition id/version, current nodes, trail (participants only; else 403,
        audited by the API's error handler).
 """

@@ -30,7 +30,8 @@ OPERATIONS = {"start": "发起", "submit": "提交", "circle_read": "圈阅", "d
               "delegate": "委派", "delegate_done": "受委派办理", "add_signers": "加签", "added_signer": "被加签",
               "added_signer_done": "加签办理", "remove_signers": "减签", "removed_signer": "被减签",
               "circulate": "传阅", "read": "阅知", "urge": "催办", "suspend": "挂起", "resume": "恢复",
-              "terminate": "终止", "dispatch": "调度", "reassign": "重置处理人", "handover": "工作交接"}
+              "terminate": "终止", "dispatch": "调度", "dispatch_skip": "调度跳过", "reassign": "重置处理人",
+              "handover": "工作交接", "set_deadline": "设置整体时限"}
 HANDLED = {"submit", "circle_read", "send_back", "added_signer_done", "delegate_done"}
 
 

@@ -190,5 +190,7 @@ def test_r1_6_receipt_through_the_web_ui_with_circulation_and_circle(page, phone
     phone_page.wait_for_load_state("networkidle")
     trail = phone_page.locator(".flow-trail").inner_text()
     assert "圈阅" in trail and "周明辉" in trail
+    assert "批示 · 已阅" in phone_page.locator(".facts").inner_text()
+    phone_page.wait_for_selector("#flow-diagram[data-state=ready]")
     screenshot(phone_page, "e2e-receipt-done-phone")
     assert errors == []

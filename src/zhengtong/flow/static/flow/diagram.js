@@ -21,9 +21,10 @@
         var current = ids(box.dataset.current).filter(function (id) { return registry.get(id); });
         current.forEach(function (id) { canvas.addMarker(id, "zt-current"); });
         // a narrow screen: readable size around the current node instead of the whole flow in miniature
-        if (box.clientWidth < 600 && canvas.zoom() < 0.7) {
+        // (a finished flow has no current node: it stays whole, to show where it went)
+        if (current.length && box.clientWidth < 600 && canvas.zoom() < 0.7) {
           canvas.zoom(0.7);
-          if (current.length && typeof canvas.scrollToElement === "function") {
+          if (typeof canvas.scrollToElement === "function") {
             canvas.scrollToElement(registry.get(current[0]), { top: 60, bottom: 60, left: 120, right: 120 });
           }
         }
