@@ -86,15 +86,20 @@ def _fresh_cache():
 
 @pytest.fixture(autouse=True)
 def _builtin_rows_in_transactional_tests(request):
-    """A transactional (browser) test ends with a flush that also empties the rows migrations created: a
-    transactional test starts by putting the built-in duties back, so it sees the database as migrated."""
+    """A transactional (browser, thread) test ends with a flush that also empties the rows migrations created: the
+    built-in duties are put back before it (it sees the database as migrated) and after its flush (so do the tests
+    that run after it in the same worker, e.g. the PostgreSQL-only thread test in a file of ordinary tests)."""
     marker = request.node.get_closest_marker("django_db")
     transactional = marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
-    if transactional or "transactional_db" in request.fixturenames:
-        import importlib
+    if not (transactional or "transactional_db" in request.fixturenames):
+        yield
+        return
+    import importlib
 
-        from django.apps import apps
+    from django.apps import apps
 
-        request.getfixturevalue("transactional_db")
-        importlib.import_module("zhengtong.org.migrations.0002_builtin_duties").create(apps, None)
+    create = importlib.import_module("zhengtong.org.migrations.0002_builtin_duties").create
+    request.getfixturevalue("transactional_db")  # torn down (flushed) before this fixture's teardown below
+    create(apps, None)
     yield
+    create(apps, None)

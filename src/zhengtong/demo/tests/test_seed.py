@@ -30,6 +30,9 @@ def people_snapshot():
 
 
 def wipe():
+    from zhengtong.flow.models import ProcessInstance
+
+    ProcessInstance.objects.all().delete()  # the demo's documents under way (tasks and trail go with them)
     Notice.objects.all().delete()
     Group.objects.all().delete()
     Role.objects.all().delete()
@@ -196,3 +199,24 @@ def test_org_code_check_character_follows_gb_11714():
     assert org_code_check("12345678") == "8"  # the standard's worked example
     codes = {org_code(seq) for seq in range(1, 400)}
     assert len(codes) == 399 and all(len(c) == 9 for c in codes)
+
+
+def test_demo_documents_are_under_way_for_the_demo_accounts():
+    """The demo accounts find work waiting: 待办 for 秘书科's head, bgs.zhuren (签发, and a 待阅), jyj.juzhang (批示)."""
+    from zhengtong.demo import flows
+    from zhengtong.flow.models import ProcessInstance, Task, TrailEntry
+
+    seed(scale=SMALL)
+    assert ProcessInstance.objects.count() == 3
+
+    def box(username, kind="todo"):
+        return list(Task.objects.filter(assignee__person__user__username=username, status="open", kind=kind)
+                    .values_list("instance__title", "node_name"))
+
+    assert box("bgs.zhuren") == [(flows.DISPATCH_AT_SIGN, "签发")]
+    assert box("bgs.zhuren", "toread") == [(flows.DISPATCH_AT_REVIEW, "起草")]
+    assert box("jyj.juzhang") == [(flows.RECEIPT_AT_INSTRUCT, "批示")]
+    at_review = Task.objects.get(instance__title=flows.DISPATCH_AT_REVIEW, status="open", kind="todo")
+    assert at_review.node_name == "处室核稿"
+    assert TrailEntry.objects.filter(operation="submit").count() == 8
+    assert AuditRecord.objects.filter(action="flow.task_submitted").count() == 8

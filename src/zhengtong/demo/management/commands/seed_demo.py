@@ -51,8 +51,12 @@ class Command(BaseCommand):
 
         started = time.perf_counter()
         counts = seed_demo_city(scale)
+        from zhengtong.demo.flows import seed_demo_flows
+
+        counts["flows"] = seed_demo_flows()
         elapsed = time.perf_counter() - started
         self.stdout.write(self.style.SUCCESS(
             f"示范市演示数据已生成（{elapsed:.1f} 秒）：{counts['units']} 个单位，{counts['departments']} 个内设机构，"
-            f"{counts['people']} 人，{counts['identities']} 个身份，{counts['accounts']} 个账号。"
+            f"{counts['people']} 人，{counts['identities']} 个身份，{counts['accounts']} 个账号，"
+            f"{counts['flows']} 件办理中的公文。"
             f"演示账号密码：{DEMO_PASSWORD}"))
