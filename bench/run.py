@@ -13,8 +13,11 @@ Each figure comes with a floor measured in the same run, so it reads as a ratio:
 Runs against SQLite always and PostgreSQL when DATABASE_URL is set (a scratch database
 `<name>_bench` is created next to the one named, and dropped afterwards). Results replace the
 backend's block in docs/PERFORMANCE.md; the other backend's block is kept. Never part of `make test`.
+The process engine's benchmarks (worklists over 1,000,000 tasks, completing tasks, 会签, 传阅) are in
+bench/flow_bench.py and have their own "流程引擎" block per backend.
 
-    .venv/bin/python bench/run.py [--backend sqlite|postgres|all] [--no-http] [--no-audit] [--no-write]
+    .venv/bin/python bench/run.py [--backend sqlite|postgres|all] [--no-http] [--no-audit] [--no-flow]
+                                  [--only flow] [--no-write]
 """
 from __future__ import annotations
 
@@ -563,7 +566,17 @@ def http_bench(env: dict[str, str], usernames: list[str]) -> dict:
 
 
 # --- one backend ---------------------------------------------------------------------------------------------
-def bench_backend(backend: str, with_http: bool, with_audit: bool = True) -> dict:
+def search_phase(env: dict[str, str]) -> dict:
+    log("people search")
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--search-worker"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"search worker failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_backend(backend: str, with_http: bool, with_audit: bool = True, with_flow: bool = True,
+                  only_flow: bool = False) -> dict:
     data_dir = Path(tempfile.mkdtemp(prefix=f"zt-bench-{backend}-"))
     admin = scratch = ""
     url = ""
@@ -583,24 +596,28 @@ def bench_backend(backend: str, with_http: bool, with_audit: bool = True) -> dic
         found = re.search(r"（([\d.]+) 秒）", out)
         result["seed_inside_s"] = float(found.group(1)) if found else None
         result["seed_output"] = out.strip()
-        log(f"{backend}: people search")
-        done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--search-worker"], cwd=REPO, env=env,
-                              capture_output=True, text=True, timeout=600)
-        if done.returncode != 0:
-            raise RuntimeError(f"search worker failed:\n{done.stderr[-4000:]}")
-        result["search"] = json.loads(done.stdout.strip().splitlines()[-1])
+        if only_flow:
+            with_http = with_audit = False
+        else:
+            result["search"] = search_phase(env)
         if with_http:
             log(f"{backend}: login + /me over HTTP")
             result["http"] = http_bench(env, result["search"]["login_users"])
             for phase in ("healthz", "login", "me"):
                 result["http"].get(phase, {}).pop("results", None)
-        if with_audit:  # last: its 100,000 records would otherwise be under the phases above
+        if with_audit:  # after search and HTTP: its 100,000 records would otherwise be under those phases
             log(f"{backend}: audit chain, {AUDIT_RECORDS:,} records")
             done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--audit-worker"], cwd=REPO,
                                   env=env, capture_output=True, text=True, timeout=300)
             if done.returncode != 0:
                 raise RuntimeError(f"audit worker failed:\n{done.stderr[-4000:]}")
             result["audit"] = json.loads(done.stdout.strip().splitlines()[-1])
+        if with_flow:  # last: its 1,100,000 task rows would otherwise be under the phases above
+            import flow_bench
+
+            scope = "full" if backend == "postgres" else "worklist"
+            log(f"{backend}: process engine ({scope}; bench/flow_bench.py)")
+            result["flow"] = flow_bench.run(env, scope)
         return result
     finally:
         if scratch:
@@ -755,6 +772,16 @@ HEADER = """# Performance
      and a rare one (`permission.`), 50 calls each. Floor: the same page and capped count as plain SQL
      (`action LIKE 'prefix%'`) through a cursor. No target either.
 
+5. **The process engine** (bench/flow_bench.py; `--no-flow` skips it, `--only flow` runs only it after
+   `migrate` + `seed_demo`), issue #3 §7, targets on PostgreSQL with 1,000,000 done and 100,000 open tasks
+   over the city's people: the 待办 / 已办 lists' first page with count (`flow.selectors.worklist`) p95 ≤ 20 ms
+   for a median and the heaviest holder, and the workspace count (`box_count`); 提交 in a 10-step flow
+   (`services.submit_task`, bench/ten_steps.bpmn) p95 ≤ 30 ms and ≥ 200 completions/s with several worker
+   processes on the 2 CPUs; the 提交 that opens a 100-signer 会签 ≤ 60 ms, and a signer's 提交 inside it; 传阅
+   to 500 readers ≤ 500 ms. Floors: the same worklist SQL through a cursor; the submit transaction's bare SQL;
+   the engine alone in memory (`load_state` → complete → `dump_state`, per step, with the state's size);
+   the read-copy rows' bare INSERT. On SQLite only the worklists, at a tenth of the size.
+
 SQLite always; PostgreSQL as well when `DATABASE_URL` is set (a scratch database `<name>_bench` is created
 and dropped). Each backend's block below is replaced when that backend is measured again. Every phase is
 bounded (the audit part takes under a minute per backend), so a run takes a few minutes at most. Benchmarks
@@ -781,6 +808,17 @@ FOOTER = """
 """
 
 
+def render_flow(result: dict) -> str:
+    import flow_bench
+
+    m = result["machine"]
+    line = (f"Measured {m['date']} at commit `{m['commit']}` on {m['nproc']} CPU ({m['cpu']}), {m['memory']} memory"
+            + (f", load average {m['load']} at the start" if "load" in m else "") + "; "
+            f"Python {m['python']}, Django {m['django']}, "
+            + (f"PostgreSQL {m['postgresql']}" if "postgresql" in m else f"SQLite {m['sqlite']}") + ".")
+    return flow_bench.render(result["flow"], line)
+
+
 def write_doc(results: list[dict]) -> None:
     existing = DOC.read_text() if DOC.exists() else ""
     blocks = {}
@@ -788,10 +826,17 @@ def write_doc(results: list[dict]) -> None:
         found = re.search(rf"<!-- bench:{backend}:start -->\n(.*?)<!-- bench:{backend}:end -->", existing, re.S)
         if found:
             blocks[backend] = found.group(1)
+    for backend in ("flow-postgres", "flow-sqlite"):
+        found = re.search(rf"<!-- bench:{backend}:start -->\n(.*?)<!-- bench:{backend}:end -->", existing, re.S)
+        if found:
+            blocks[backend] = found.group(1)
     for result in results:
-        blocks[result["backend"]] = render(result) + "\n"
+        if "search" in result:
+            blocks[result["backend"]] = render(result) + "\n"
+        if "flow" in result:
+            blocks["flow-" + result["backend"]] = render_flow(result) + "\n"
     body = HEADER
-    for backend in ("sqlite", "postgres"):
+    for backend in ("sqlite", "postgres", "flow-postgres", "flow-sqlite"):
         if backend in blocks:
             body += f"\n<!-- bench:{backend}:start -->\n{blocks[backend]}<!-- bench:{backend}:end -->\n"
     if not blocks:
@@ -806,6 +851,9 @@ def main() -> int:
     parser.add_argument("--no-http", action="store_true", help="skip the login + /me throughput part")
     parser.add_argument("--no-audit", action="store_true",
                         help=f"skip the audit chain part ({AUDIT_RECORDS:,} records, verify_chain, console list)")
+    parser.add_argument("--no-flow", action="store_true",
+                        help="skip the process-engine part (bench/flow_bench.py: 1,100,000 tasks, submits, 会签, 传阅)")
+    parser.add_argument("--only", choices=["flow"], help="run only this part (after migrate + seed_demo)")
     parser.add_argument("--no-write", action="store_true", help="print results, leave docs/PERFORMANCE.md alone")
     parser.add_argument("--search-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--audit-worker", action="store_true", help=argparse.SUPPRESS)
@@ -825,9 +873,13 @@ def main() -> int:
     started = time.perf_counter()
     results = []
     for backend in backends:
-        result = bench_backend(backend, with_http=not args.no_http, with_audit=not args.no_audit)
+        result = bench_backend(backend, with_http=not args.no_http, with_audit=not args.no_audit,
+                               with_flow=not args.no_flow, only_flow=args.only == "flow")
         results.append(result)
-        print(render(result), flush=True)
+        if "search" in result:
+            print(render(result), flush=True)
+        if "flow" in result:
+            print(render_flow(result), flush=True)
     if not args.no_write:
         write_doc(results)
         log(f"wrote {DOC.relative_to(REPO)}")
