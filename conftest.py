@@ -86,20 +86,23 @@ def _fresh_cache():
 
 @pytest.fixture(autouse=True)
 def _builtin_rows_in_transactional_tests(request):
-    """A transactional (browser, thread) test ends with a flush that also empties the rows migrations created: the
-    built-in duties are put back before it (it sees the database as migrated) and after its flush (so do the tests
-    that run after it in the same worker, e.g. the PostgreSQL-only thread test in a file of ordinary tests)."""
+    """A transactional (browser, thread) test ends with a flush that also empties the rows migrations created, and
+    the tests that run after it in the same worker (xdist does not keep pytest-django's transactional-last order)
+    would find no built-in duties: every database test puts them back when they are missing (one query when
+    they are there; inside an ordinary test's transaction the rows go with its rollback and come back next time)."""
     marker = request.node.get_closest_marker("django_db")
-    transactional = marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
-    if not (transactional or "transactional_db" in request.fixturenames):
+    if marker is None and not {"db", "transactional_db"} & set(request.fixturenames):
         yield
         return
     import importlib
 
     from django.apps import apps
 
-    create = importlib.import_module("zhengtong.org.migrations.0002_builtin_duties").create
-    request.getfixturevalue("transactional_db")  # torn down (flushed) before this fixture's teardown below
-    create(apps, None)
+    transactional = marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    request.getfixturevalue("transactional_db" if transactional or "transactional_db" in request.fixturenames
+                            else "db")
+    from zhengtong.org.models import Duty
+
+    if not Duty.objects.filter(builtin=True).exists():
+        importlib.import_module("zhengtong.org.migrations.0002_builtin_duties").create(apps, None)
     yield
-    create(apps, None)

@@ -49,7 +49,7 @@ def pick(detail: dict, node_name: str, prefer: str = "", count: int = 1) -> list
 def test_r1_5_dispatch_runs_end_to_end_through_the_api(client, city):
     client.force_login(User.objects.get(username="bgs.keyuan"))
     response = client.post("/api/v1/process-instances", {"business_type": "dispatch",
-                                                         "title": "关于做好2027年元旦春节期间安全生产工作的通知"},
+                                                         "title": "关于开展2027年度安全生产大检查的通知"},
                            content_type="application/json")
     assert response.status_code == 201, response.content
     started = response.json()
