@@ -115,7 +115,8 @@ def record(
         actor_name = (person.name if person else f"{user.last_name}{user.first_name}".strip())[:50]
     if identity is not None and unit is None:
         unit = identity.unit
-    with transaction.atomic():
+    # no savepoint: a record is written inside its change's transaction, and a failure must undo the change too
+    with transaction.atomic(savepoint=False):
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
         fields = {
             "seq": head.seq + 1,

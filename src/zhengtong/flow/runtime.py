@@ -59,10 +59,17 @@ def _no_handler(node_name: str) -> ServiceError:
 def _resolve(instance, ext, node_name, ctx, chosen_ids, apply_delegation, now) -> list[tuple]:
     if ext.assignment is None:
         raise _no_handler(node_name)
-    identities = resolve_candidates(ext.assignment, ctx)
-    if not identities:
+    chosen = ext.assignment.rule == "chosen"
+    only_ids = None
+    if chosen and chosen_ids:
+        try:
+            only_ids = [int(pk) for pk in chosen_ids]
+        except (TypeError, ValueError):
+            only_ids = None  # narrow_to_chosen says what is wrong
+    identities = resolve_candidates(ext.assignment, ctx, only_ids=only_ids)
+    if not identities and only_ids is None:
         raise _no_handler(node_name)
-    if ext.assignment.rule == "chosen":
+    if chosen:
         identities = narrow_to_chosen(identities, list(chosen_ids or []))
     if apply_delegation:
         return [(h.identity, h.on_behalf_of) for h in

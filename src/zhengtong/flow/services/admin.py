@@ -87,7 +87,7 @@ def _acting_identity(actor, instance: ProcessInstance):
 # --- shared pieces ---------------------------------------------------------------------------------------------
 
 def _lock(instance: ProcessInstance) -> ProcessInstance:
-    return (ProcessInstance.objects.select_for_update().select_related("definition", "drafter", "unit")
+    return (ProcessInstance.objects.select_for_update(of=("self",)).select_related("definition", "drafter", "unit")
             .get(pk=instance.pk))
 
 

@@ -64,8 +64,10 @@ OPERATION_LABELS = {"return": "退回", "retract": "撤回", "transfer": "转办
 
 def lock_instance(actor, task: Task) -> tuple[ProcessInstance, Task]:
     """The instance row locked and the task re-read under the lock (holder re-checked); the instance must run."""
-    instance = (ProcessInstance.objects.select_for_update().select_related("definition", "drafter", "unit")
-                .get(pk=task.instance_id))
+    # of=self: lock the instance row only, not the definition/drafter/unit rows joined in (FOR UPDATE would lock
+    # every joined row on PostgreSQL, so every instance of one definition version would wait on the same row)
+    instance = (ProcessInstance.objects.select_for_update(of=("self",))
+                .select_related("definition", "drafter", "unit").get(pk=task.instance_id))
     task = Task.objects.select_related("assignee", "on_behalf_of").get(pk=task.pk)
     require_task_holder(actor, task)
     if instance.status != ProcessInstance.Status.RUNNING:

@@ -96,8 +96,8 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
         raise ServiceError("flow.handler_not_allowed", "下一步办理人应为身份编号") from exc
     now = timezone.now()
     with transaction.atomic():
-        instance = (ProcessInstance.objects.select_for_update().select_related("definition", "drafter")
-                    .get(pk=task.instance_id))
+        instance = (ProcessInstance.objects.select_for_update(of=("self",))
+                    .select_related("definition", "drafter", "unit").get(pk=task.instance_id))
         task = Task.objects.select_related("assignee", "on_behalf_of").get(pk=task.pk)
         if task.kind != Task.Kind.TODO:  # a 待阅 row shares the engine id of the step it was circulated from
             raise Conflict("flow.not_a_todo", "待阅件只需阅知，不能办理")

@@ -27,7 +27,7 @@ def open_task(actor, task: Task) -> Task:
     require_task_holder(actor, task)
     now = timezone.now()
     with transaction.atomic():
-        instance = ProcessInstance.objects.select_for_update().select_related("unit").get(pk=task.instance_id)
+        instance = ProcessInstance.objects.select_for_update(of=("self",)).select_related("unit").get(pk=task.instance_id)
         task = Task.objects.select_related("assignee").get(pk=task.pk)
         require_task_holder(actor, task)
         if task.opened_at is None:

@@ -104,7 +104,7 @@ def circulate(actor, task: Task, *, to_identities: list[Identity], to_units: lis
         raise ServiceError("flow.readers_required", "传阅需要选择人员或单位", status=422)
     now = timezone.now()
     with transaction.atomic():
-        instance = (ProcessInstance.objects.select_for_update().select_related("definition", "unit")
+        instance = (ProcessInstance.objects.select_for_update(of=("self",)).select_related("definition", "unit")
                     .get(pk=task.instance_id))
         task = Task.objects.select_related("assignee__person").get(pk=task.pk)
         if task.assignee.person_id != person.pk:
@@ -174,7 +174,7 @@ def mark_read(actor, tasks: list[Task], *, opinion: str = "") -> int:
     now = timezone.now()
     with transaction.atomic():
         instance_ids = sorted({t.instance_id for t in tasks})
-        instances = {i.pk: i for i in ProcessInstance.objects.select_for_update().select_related("unit")
+        instances = {i.pk: i for i in ProcessInstance.objects.select_for_update(of=("self",)).select_related("unit")
                      .filter(pk__in=instance_ids).order_by("pk")}  # one order, so two batches never deadlock
         rows = list(Task.objects.select_related("assignee__person").filter(pk__in=ids).order_by("pk"))
         if len(rows) != len(ids):
@@ -226,7 +226,7 @@ def urge_task(actor, task: Task, *, message: str = "") -> list[Task]:
     message = clean_text(message, "flow.opinion_too_long", "催办内容") or DEFAULT_URGE_MESSAGE
     now = timezone.now()
     with transaction.atomic():
-        instance = ProcessInstance.objects.select_for_update().select_related("unit").get(pk=task.instance_id)
+        instance = ProcessInstance.objects.select_for_update(of=("self",)).select_related("unit").get(pk=task.instance_id)
         task = Task.objects.select_related("assignee__person").get(pk=task.pk)
         if instance.status != ProcessInstance.Status.RUNNING:
             raise Conflict("flow.instance_not_running", f"该流程{instance.get_status_display()}，不能催办")
