@@ -145,10 +145,6 @@ def resolve_candidates(rule: Assignment, ctx: AssignmentContext, only_ids: list[
     return result
 
 
-def _describe(identity: Identity) -> str:
-    return f"{identity.person.name}（{identity.title or identity.duty.name}）"
-
-
 def narrow_to_chosen(candidates: list[Identity], chosen_ids: list[int]) -> list[Identity]:
     """The submitter's choice among `candidates`, in the order chosen (it matters for a sequential 会签),
     without duplicates. Empty, or anyone outside the candidates → `flow.handler_not_allowed`."""
@@ -161,8 +157,8 @@ def narrow_to_chosen(candidates: list[Identity], chosen_ids: list[int]) -> list[
         raise ServiceError("flow.handler_not_allowed", "请选择下一步办理人")
     outsiders = [pk for pk in chosen if pk not in by_id]
     if outsiders:
-        known = {i.pk: _describe(i) for i in Identity.objects.filter(pk__in=outsiders).select_related("person", "duty")}
-        names = "、".join(known.get(pk, f"身份 {pk}") for pk in outsiders)
+        names = "、".join(f"身份 {pk}" for pk in outsiders)  # by id only: an outsider's name is not the submitter's
+        # business (it may be a post in any unit)
         raise ServiceError("flow.handler_not_allowed", f"{names}不在本步骤可选的办理人范围内，请重新选择")
     return [by_id[pk] for pk in chosen]
 

@@ -118,7 +118,7 @@ def _target(request, allowed, definition):
     raw = request.GET.get("unit", "")
     if not raw:
         return definition.unit, False
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise Http404("单位不存在")
     unit = Unit.objects.filter(pk=int(raw)).first()
     if unit is None:
@@ -207,7 +207,7 @@ def save(request, definition_id: int):
         raw_unit = body.get("unit")
         unit = definition.unit
         if raw_unit not in (None, "") and raw_unit != definition.unit_id:
-            if definition.unit_id is not None or not str(raw_unit).isdigit():
+            if definition.unit_id is not None or not (str(raw_unit).isascii() and str(raw_unit).isdigit()):
                 return _deny(request, "flow.not_your_unit", "只能把平台默认流程复制为本单位的流程。", obj=definition,
                              as_json=True)
             unit = Unit.objects.filter(pk=int(raw_unit)).first()

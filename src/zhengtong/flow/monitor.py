@@ -18,7 +18,6 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from zhengtong.accounts.permissions import administered_unit_ids
 from zhengtong.audit.services import security_event
 from zhengtong.core.errors import ServiceError
 from zhengtong.org.models import Identity, Unit
@@ -27,7 +26,7 @@ from zhengtong.org.picker import parse_ids
 from . import engine, selectors, services
 from .api_admin import AdminActionIn, perform
 from .models import BusinessType, ProcessInstance, Task
-from .services.admin import LABELS, handover_queryset
+from .services.admin import LABELS, handover_queryset, own_unit_admin_ids
 from .views import OPERATIONS
 
 PAGE_SIZE = 20
@@ -44,12 +43,9 @@ def _denied(request, message: str, **detail):
     return render(request, "flow/denied.html", {"message": message}, status=403)
 
 
-def _units(user) -> list[Unit] | None:
-    """The units the user administers (None: all, the platform 系统管理员); [] = none."""
-    allowed = administered_unit_ids(user)
-    if allowed is None:
-        return None
-    return list(Unit.objects.filter(pk__in=allowed).order_by("name"))
+def _units(user) -> list[Unit]:
+    """The units whose 单位系统管理员 the user is ([] = none). Not the platform 三员: documents are not theirs (R7.2)."""
+    return list(Unit.objects.filter(pk__in=own_unit_admin_ids(user)).order_by("name"))
 
 
 def _int(value, default: int = 1) -> int:
@@ -74,9 +70,9 @@ def index(request):
         else "",
         "title": q.get("title", "").strip()[:100],
         "drafter": q.get("drafter", "").strip()[:50],
-        "unit": q.get("unit", "") if q.get("unit", "").isdigit() else "",
+        "unit": q.get("unit", "") if q.get("unit", "").isascii() and q.get("unit", "").isdigit() else "",
     }
-    qs = ProcessInstance.objects.all()
+    qs = ProcessInstance.objects.defer("state")  # a list never needs the engine state (~5–50 KB a row)
     if units is not None:
         qs = qs.filter(unit__in=[u.pk for u in units])
     if filters["unit"]:

@@ -70,7 +70,12 @@ def worklist(user, box: str = "todo", page: int = 1, page_size: int = PAGE_SIZE,
 
 
 def is_participant(user, instance: ProcessInstance) -> bool:
-    """The drafter, or anyone who holds or held a task of the instance (also on whose behalf)."""
+    """The drafter, or anyone who holds or held a task of the instance (also on whose behalf); never the 三员
+    (R7.2)."""
+    from zhengtong.accounts.permissions import is_any_admin
+
+    if is_any_admin(user):
+        return False
     mine = my_identities(user)
     if Identity.objects.filter(pk=instance.drafter_id, person__user=user).exists():
         return True
@@ -100,7 +105,7 @@ def instance_detail(instance: ProcessInstance) -> dict:
 def started(user, page: int = 1, page_size: int = PAGE_SIZE, *, status: str = "") -> dict:
     """我发起的: instances the user's identities started, newest first, each with its current steps: 3 queries
     (count, page, the page's open todo rows)."""
-    qs = ProcessInstance.objects.filter(drafter__in=my_identities(user))
+    qs = ProcessInstance.objects.filter(drafter__in=my_identities(user)).defer("state")
     if status:
         qs = qs.filter(status=status)
     count = qs.count()

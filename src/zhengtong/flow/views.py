@@ -27,7 +27,7 @@ BUSINESS_LABELS = dict(BusinessType.choices)
 DEADLINE_CHOICES = [("normal", "正常"), ("yellow", "黄牌"), ("red", "红牌")]
 OPERATIONS = {"start": "发起", "submit": "提交", "circle_read": "圈阅", "delegation": "AB岗转交", "return": "退回",
               "retract": "撤回", "send_back": "送回退回人", "transfer": "转办", "transferred_to": "接办",
-              "delegate": "委派", "delegate_done": "受委派办理", "add_signers": "加签", "added_signer": "被加签",
+              "delegate": "委派", "delegated_to": "受委派", "delegate_done": "受委派办理", "add_signers": "加签", "added_signer": "被加签",
               "added_signer_done": "加签办理", "remove_signers": "减签", "removed_signer": "被减签",
               "circulate": "传阅", "read": "阅知", "urge": "催办", "suspend": "挂起", "resume": "恢复",
               "terminate": "终止", "dispatch": "调度", "dispatch_skip": "调度跳过", "reassign": "重置处理人",

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from zhengtong.accounts.permissions import administered_unit_ids
+from zhengtong.accounts.permissions import is_any_admin
 from zhengtong.audit.services import diff, record, snapshot
 from zhengtong.core import calendar
 from zhengtong.core.errors import Conflict, ServiceError
@@ -33,12 +33,22 @@ LABELS = {"suspend": "挂起", "resume": "恢复", "terminate": "终止", "move"
 
 # --- permission ------------------------------------------------------------------------------------------------
 
+def own_unit_admin_ids(actor) -> set[int]:
+    """The units where the actor holds an active 单位系统管理员 post."""
+    from zhengtong.org.models import Duty
+
+    person = getattr(actor, "person", None)
+    if person is None or is_any_admin(actor):
+        return set()
+    return set(person.identities.filter(active=True, duty__code=Duty.UNIT_ADMIN).values_list("unit_id", flat=True))
+
+
 def is_unit_admin(actor, unit_id: int) -> bool:
-    """单位系统管理员 of the unit, or the platform 系统管理员."""
-    if actor is None or not actor.is_authenticated:
+    """单位系统管理员 of the unit (a unit_admin post of one's own). Never the platform 系统管理员 or the other 三员:
+    they manage the platform, not its documents (R7.2)."""
+    if actor is None or not actor.is_authenticated or is_any_admin(actor):
         return False
-    allowed = administered_unit_ids(actor)
-    return allowed is None or unit_id in allowed
+    return unit_id in own_unit_admin_ids(actor)
 
 
 def _is_drafter(actor, instance: ProcessInstance) -> bool:
@@ -169,11 +179,13 @@ def resume_instance(actor, instance: ProcessInstance) -> list[Task]:
         paused = max(calendar.working_days_between(timezone.localdate(instance.suspended_at), today), 0) \
             if instance.suspended_at else 0
         rows = Task.objects.filter(instance=instance, status__in=LIVE, kind=Task.Kind.TODO, deadline__isnull=False)
-        shifted = {}
-        for old in sorted(set(rows.values_list("deadline", flat=True))):
-            shifted[old] = _shift(old, paused)
-        for old, new in shifted.items():
-            rows.filter(deadline=old).update(deadline=new, deadline_status=runtime.deadline_status(new, today))
+        changed, shifted = [], {}
+        for row in rows.only("pk", "deadline"):  # per row: one UPDATE per old date would move a row twice when
+            old = row.deadline  # its new date is another row's old one
+            row.deadline = shifted.setdefault(old, _shift(old, paused))
+            row.deadline_status = runtime.deadline_status(row.deadline, today)
+            changed.append(row)
+        Task.objects.bulk_update(changed, ["deadline", "deadline_status"], batch_size=500)
         instance.deadline = _shift(instance.deadline, paused)
         instance.deadline_status = runtime.deadline_status(instance.deadline, today)
         instance.status, instance.suspended_at = ProcessInstance.Status.RUNNING, None
@@ -272,6 +284,9 @@ def move_instance(actor, instance: ProcessInstance, *, target_node: str, to_iden
             code, message = MOVE_REFUSALS[exc.reason]
             label = nodes.get(exc.node, (exc.node, False))[0]
             raise Conflict(code, message.format(node=label)) from exc
+        except engine.EngineError as exc:  # the definition cannot run that way (e.g. a variable nobody set)
+            raise ServiceError("flow.cannot_proceed", f"流程无法调度到“{node_name}”（{exc}），请检查流程定义",
+                               status=422) from exc
         ready_ids = {t.id for t in engine.ready_user_tasks(workflow)}
         left = Task.objects.filter(instance=instance, status__in=LIVE, kind=Task.Kind.TODO).exclude(
             spiff_task_id__in=ready_ids)
@@ -325,7 +340,10 @@ def reassign_task(actor, task: Task, *, to_identities: list, reason: str) -> lis
         new_tasks = Task.objects.bulk_create([
             Task(instance=instance, spiff_task_id=task.spiff_task_id, node_id=task.node_id, node_name=task.node_name,
                  assignee=h.identity, on_behalf_of=h.on_behalf_of, sender=task.sender, received_at=now,
-                 deadline=task.deadline, deadline_status=task.deadline_status) for h in handlers])
+                 deadline=task.deadline, deadline_status=task.deadline_status,
+                 # a 委派ed or 加签 row keeps its link: the work still goes back to whoever is waiting for it
+                 delegated_from_id=task.delegated_from_id, added_from_id=task.added_from_id,
+                 add_position=task.add_position) for h in handlers])
         instance.version += 1
         instance.save(update_fields=["version"])
         identity = _acting_identity(actor, instance)

@@ -6,7 +6,7 @@ import re
 
 from django.utils import timezone
 
-from zhengtong.accounts.permissions import require_authenticated
+from zhengtong.accounts.permissions import is_any_admin, require_authenticated
 from zhengtong.audit.services import security_event
 from zhengtong.core.errors import Conflict, Forbidden, ServiceError
 
@@ -15,10 +15,16 @@ from ..models import ProcessInstance, Task, TrailEntry
 
 ROUTE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 INSTANCE_FIELDS = ["status", "version", "completed_at"]
+# rows that stand for work still to do on a step (open, 委派ed out, waiting for 前加签): when the step is done or
+# gone they are cancelled together, so none is left behind
+STANDING = [Task.Status.OPEN, Task.Status.DELEGATED, Task.Status.WAITING]
 
 
 def person_of(actor):
     require_authenticated(actor)
+    if is_any_admin(actor):  # 三员 manage the platform; they never handle documents (R7.2)
+        security_event("permission.denied", user=actor, outcome="denied", detail={"code": "flow.admin_account"})
+        raise Forbidden("flow.admin_account", "系统管理员、安全保密管理员和安全审计员账号不能办理公文")
     person = getattr(actor, "person", None)
     if person is None:
         security_event("permission.denied", user=actor, outcome="denied", detail={"needs": "person"})

@@ -46,7 +46,8 @@ def transfer_task(actor, task: Task, *, to_identity, opinion: str = "") -> Task:
         before = snapshot(instance, INSTANCE_FIELDS)
         task.status, task.completed_at = Task.Status.DONE, now
         task.save(update_fields=["status", "completed_at"])
-        new = copy_task(task, handler, now)
+        # an added signer's row stays one (加签 waits for it), whoever finally handles it
+        new = copy_task(task, handler, now, added_from_id=task.added_from_id, add_position=task.add_position)
         save_state(instance, workflow, now)
         add_trail(instance, task, actor, "transfer", opinion=opinion, now=now)
         add_trail(instance, new, actor, "transferred_to", identity=handler.identity, on_behalf_of=handler.on_behalf_of,
@@ -72,6 +73,8 @@ def delegate_task(actor, task: Task, *, to_identity, opinion: str = "") -> Task:
         new = copy_task(task, handler, now, delegated_from=task)
         save_state(instance, workflow, now)
         add_trail(instance, task, actor, "delegate", opinion=opinion, now=now)
+        add_trail(instance, new, actor, "delegated_to", identity=handler.identity, on_behalf_of=handler.on_behalf_of,
+                  now=now)
         record("flow.task_delegated", obj=instance, user=actor, identity=task.assignee, unit=instance.unit,
                changes=diff(before, snapshot(instance, INSTANCE_FIELDS)),
                detail={"task": task.pk, "node": task.node_id, "new_task": new.pk, "to": handler.identity.pk})

@@ -10,7 +10,16 @@ from zhengtong.core.errors import Conflict, ServiceError
 from .. import engine, runtime
 from ..assignment import AssignmentContext
 from ..models import BusinessType, ProcessDefinition, ProcessInstance, Task, TrailEntry
-from .common import INSTANCE_FIELDS, ROUTE_RE, clean_data, deny, person_of, require_task_holder, save_state
+from .common import (
+    INSTANCE_FIELDS,
+    ROUTE_RE,
+    STANDING,
+    clean_data,
+    deny,
+    person_of,
+    require_task_holder,
+    save_state,
+)
 from .definitions import _clean_business_type
 from .handover import finish_delegation
 from .signers import finish_added_signer
@@ -148,7 +157,7 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
         task.status, task.completed_at = Task.Status.DONE, now
         task.save(update_fields=["status", "completed_at"])
         # the other holders of the same engine task (several candidates, AB岗) no longer need to act
-        Task.objects.filter(instance=instance, spiff_task_id=task.spiff_task_id, status=Task.Status.OPEN,
+        Task.objects.filter(instance=instance, spiff_task_id=task.spiff_task_id, status__in=STANDING,
                             kind=Task.Kind.TODO).update(
             status=Task.Status.CANCELLED, completed_at=now)
         ctx = AssignmentContext(drafter=instance.drafter, previous=task.assignee,

@@ -12,6 +12,7 @@ from ..assignment import AssignmentContext
 from ..models import ProcessInstance, Task, TrailEntry
 from .common import (
     INSTANCE_FIELDS,
+    STANDING,
     add_trail,
     clean_text,
     lock_instance,
@@ -99,7 +100,11 @@ def return_task(actor, task: Task, *, target_node: str | None = None, reason: st
         before = snapshot(instance, INSTANCE_FIELDS)
         task.status, task.completed_at = Task.Status.DONE, now
         task.save(update_fields=["status", "completed_at"])
-        engine.reset_to(workflow, target)
+        try:
+            engine.reset_to(workflow, target)
+        except engine.EngineError as exc:
+            raise ServiceError("flow.cannot_proceed", f"无法退回到“{target.task_spec.bpmn_name or target.task_spec.bpmn_id}”"
+                               f"（{exc}），请联系单位系统管理员检查流程定义", status=422) from exc
         ctx = AssignmentContext(drafter=instance.drafter, previous=task.assignee, business_type=instance.business_type)
         target_id = target.task_spec.bpmn_id
         new_tasks = runtime.project(instance, workflow, ctx, sender=task.assignee, now=now,
@@ -166,6 +171,8 @@ def send_back_to_returner(actor, task: Task, *, opinion: str = "") -> list[Task]
         if returned is None:
             raise Conflict("flow.not_returned", f"“{task.node_name}”找不到退回记录，请按正常流程提交")
         target_node, returner = returned.node_id, returned.task
+        if engine.node_extensions(spiff_task.task_spec).opinion_required and not opinion:
+            raise ServiceError("flow.opinion_required", f"“{task.node_name}”需要填写意见")
         impossible = Conflict("flow.send_back_impossible", f"从“{task.node_name}”到“{returned.node_name}”之间有会签"
                               "或并行环节，不能直接送回，请按正常流程逐级提交")
         before = snapshot(instance, INSTANCE_FIELDS)
@@ -175,7 +182,7 @@ def send_back_to_returner(actor, task: Task, *, opinion: str = "") -> list[Task]
             raise impossible from exc
         task.status, task.completed_at = Task.Status.DONE, now
         task.save(update_fields=["status", "completed_at"])
-        Task.objects.filter(instance=instance, spiff_task_id=task.spiff_task_id, status=Task.Status.OPEN,
+        Task.objects.filter(instance=instance, spiff_task_id=task.spiff_task_id, status__in=STANDING,
                             kind=Task.Kind.TODO).update(status=Task.Status.CANCELLED, completed_at=now)
         ctx = AssignmentContext(drafter=instance.drafter, previous=task.assignee, business_type=instance.business_type)
         new_tasks = runtime.project(instance, workflow, ctx, sender=task.assignee, now=now,

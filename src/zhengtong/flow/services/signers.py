@@ -88,7 +88,9 @@ def finish_added_signer(actor, instance, task: Task, workflow, opinion: str, now
     after the last 前加签 signer), [] while others still have to sign, or None when this is the last 后加签 signer:
     then submit_task completes the engine task as for any holder."""
     origin = Task.objects.select_for_update().get(pk=task.added_from_id)
-    others_open = (Task.objects.filter(added_from=origin, status=Task.Status.OPEN).exclude(pk=task.pk).exists())
+    # a signer who 委派ed is still signing (their row is `delegated` until the delegate hands it back)
+    others_open = (Task.objects.filter(added_from=origin, status__in=[Task.Status.OPEN, Task.Status.DELEGATED])
+                   .exclude(pk=task.pk).exists())
     if task.add_position == "after" and not others_open:
         return None
     before = snapshot(instance, INSTANCE_FIELDS)
@@ -149,7 +151,8 @@ def _remove_added(task: Task, added: list[Task], wanted: set[int], now) -> tuple
     removed = [r for r in added if r.assignee_id in wanted]
     Task.objects.filter(pk__in=[r.pk for r in removed]).update(status=Task.Status.CANCELLED, completed_at=now)
     reopened = []
-    if len(removed) == len(added):  # nobody left to sign: the step is the adder's again
+    still_signing = Task.objects.filter(added_from=task, status__in=[Task.Status.OPEN, Task.Status.DELEGATED])
+    if not still_signing.exists():  # nobody left to sign (a 委派ed signer still is): the step is the adder's again
         task.status, task.completed_at, task.received_at = Task.Status.OPEN, None, now
         task.save(update_fields=["status", "completed_at", "received_at"])
         reopened = [task]
@@ -174,9 +177,13 @@ def _remove_countersigners(instance, task: Task, workflow, wanted: set[int]) -> 
     removed = [r for r in sent if r.assignee_id in wanted]
     if len(removed) == len(sent):
         raise Conflict("flow.cannot_remove_last_signer", "不能减去全部尚未会签的人员，至少保留一位（或退回重新选择会签人）")
-    for row in removed:
-        child = spiff[row.pk]
-        engine.complete(workflow, child, {"route": "", **engine.countersign_counts(child, signing=False)})
+    try:
+        for row in removed:
+            child = spiff[row.pk]
+            engine.complete(workflow, child, {"route": "", **engine.countersign_counts(child, signing=False)})
+    except engine.EngineError as exc:
+        raise ServiceError("flow.cannot_proceed", f"减签后流程无法继续（{exc}），请联系单位系统管理员检查流程定义",
+                           status=422) from exc
     Task.objects.filter(pk__in=[r.pk for r in removed]).update(status=Task.Status.CANCELLED,
                                                                completed_at=timezone.now())
     ctx = AssignmentContext(drafter=instance.drafter, previous=task.assignee, business_type=instance.business_type)

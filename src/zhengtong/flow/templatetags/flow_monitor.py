@@ -1,16 +1,14 @@
 """Template tags of the 流程监控 console: who sees the nav link and the task page's 挂起 / 恢复 / 终止 buttons.
 
     {% load flow_monitor %}
-    {% monitor_link_visible as show %}          the user administers at least one unit (or is 系统管理员)
+    {% monitor_link_visible as show %}          the user is a 单位系统管理员 (never the 三员, R7.2)
     {% may_control_instance instance as may %}  the drafter or an administrator of the instance's unit
 """
 from __future__ import annotations
 
 from django import template
 
-from zhengtong.accounts.permissions import administered_unit_ids
-
-from ..services.admin import can_control
+from ..services.admin import can_control, own_unit_admin_ids
 
 register = template.Library()
 
@@ -22,9 +20,9 @@ def monitor_link_visible(context) -> bool:
         return False
     cached = getattr(user, "_flow_monitor_units", None)
     if cached is None:
-        cached = administered_unit_ids(user)
+        cached = own_unit_admin_ids(user)
         user._flow_monitor_units = cached
-    return cached is None or bool(cached)
+    return bool(cached)
 
 
 @register.simple_tag(takes_context=True)

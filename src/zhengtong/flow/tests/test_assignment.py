@@ -212,12 +212,14 @@ def test_chosen_subset_is_kept_in_the_submitters_order(org):
     assert narrow_to_chosen(candidates, [org.head_a2.pk]) == [org.head_a2]
 
 
-def test_choosing_an_outsider_is_refused_naming_them(org):
+def test_choosing_an_outsider_is_refused_by_id_without_their_name(org):
+    """The message names outsiders by id only: a post of another unit is not the submitter's business."""
     candidates = [org.head_a1, org.head_a2]
     with pytest.raises(ServiceError) as exc:
         narrow_to_chosen(candidates, [org.head_a1.pk, org.clerk_b.pk, 999999])
     assert exc.value.code == "flow.handler_not_allowed"
-    assert org.clerk_b.person.name in exc.value.message and "999999" in exc.value.message
+    assert f"身份 {org.clerk_b.pk}" in exc.value.message and "999999" in exc.value.message
+    assert org.clerk_b.person.name not in exc.value.message
     assert org.head_a1.person.name not in exc.value.message
 
 
