@@ -7,6 +7,17 @@ from . import engine
 from .models import Task
 
 
+def page_workflow(instance):
+    """The instance's workflow restored once per page (the submit form, the holder's operations and the 传阅 check
+    all read it): kept on the instance object for the page's lifetime. Read only — services restore their own
+    under the instance lock."""
+    workflow = getattr(instance, "_page_workflow", None)
+    if workflow is None:
+        workflow = engine.load_state(instance.definition, instance.state)
+        instance._page_workflow = workflow
+    return workflow
+
+
 def _spec(workflow, node_id: str):
     spec = workflow.spec.task_specs.get(node_id)
     inner = getattr(spec, "task_spec", None)  # a 会签 wrapper: its user task carries the extensions
@@ -34,7 +45,7 @@ def handler_operations(user, task: Task) -> dict | None:
     if task.instance.status != "running":
         return None
     try:
-        workflow = engine.load_state(task.instance.definition, task.instance.state)
+        workflow = page_workflow(task.instance)
     except Exception:  # noqa: BLE001 — a broken state must not make the page a 500; the services will say why
         return None
     spec = _spec(workflow, task.node_id)

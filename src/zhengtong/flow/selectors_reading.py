@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from zhengtong.org.models import Duty, Identity
 
-from . import engine
 from .models import Phrase, ProcessInstance, Task
+from .selectors_ops import page_workflow
 from .services.reading import DEFAULT_PHRASES, node_operations
 
 
@@ -65,7 +65,7 @@ def can_circulate(user, task: Task) -> bool:
             or (instance.status == completed and task.status == Task.Status.DONE)):
         return False
     try:
-        workflow = engine.load_state(instance.definition, instance.state)
+        workflow = page_workflow(instance)
     except Exception:  # noqa: BLE001 — a broken state must not make the page a 500
         return False
     return "circulate" in node_operations(instance, task, workflow)
