@@ -54,7 +54,7 @@ def _deny(request, code: str, message: str, *, obj=None, as_json: bool = False, 
                    detail={"code": code, "path": request.path})
     if as_json:
         return JsonResponse({"code": code, "message": message}, status=status)
-    return render(request, "flow/designer/denied.html", {"message": message}, status=status)
+    return render(request, "flow/denied.html", {"message": message, "area": "流程管理"}, status=status)
 
 
 def _scope(user) -> set[int] | None:
@@ -234,7 +234,7 @@ def activate(request, definition_id: int):
     try:
         definition = services.activate_definition(request.user, definition)
     except Forbidden:  # already recorded as a security event by the permission check
-        return render(request, "flow/designer/denied.html", {"message": "您不能启用这个流程。"}, status=403)
+        return render(request, "flow/denied.html", {"message": "您不能启用这个流程。", "area": "流程管理"}, status=403)
     except ServiceError as exc:
         messages.error(request, exc.message)
     else:
