@@ -218,7 +218,7 @@ def loads(state: str) -> BpmnWorkflow:
 
 __all__ = ["SAFE_PARSER", "parse_xml", "load_spec", "start", "ready_user_tasks", "complete", "dumps", "loads",
            "new_workflow", "dump_state", "load_state", "route_choices", "find_task", "reset_to", "user_task_ancestors",
-           "node_extensions", "TaskState", "EngineError", "is_countersign", "is_countersign_node", "countersign_instances", "return_points", "countersign_index", "countersign_counts"]
+           "node_extensions", "TaskState", "EngineError", "inner_spec", "node_spec", "is_countersign", "is_countersign_node", "countersign_instances", "return_points", "countersign_index", "countersign_counts"]
 
 
 # --- 调度 (dispatch): move an instance to any user task of its definition (flow/services/admin.py) -------------
@@ -239,14 +239,21 @@ class MoveRefused(Exception):
         self.node = node
 
 
-def _inner_spec(spec):
+def inner_spec(spec):
     """The user task inside a multi-instance (会签) wrapper spec, or None."""
     name = getattr(spec, "task_spec", None)
     return spec._wf_spec.task_specs.get(name) if isinstance(name, str) else None
 
 
+def node_spec(workflow: BpmnWorkflow, node_id: str):
+    """The spec that carries a node's extensions: the user task with this BPMN id, or a 会签's inner user task
+    (its wrapper has the id); None when the definition has no such node."""
+    spec = workflow.spec.task_specs.get(node_id)
+    return None if spec is None else (inner_spec(spec) or spec)
+
+
 def _is_user_node(spec) -> bool:
-    inner = _inner_spec(spec)
+    inner = inner_spec(spec)
     return bool(spec.manual or (inner is not None and inner.manual))
 
 
@@ -257,7 +264,7 @@ def user_task_nodes(workflow: BpmnWorkflow) -> list[tuple[str, str, bool]]:
         if not _is_user_node(spec) or spec.bpmn_id in seen or (spec.manual and _inner_of_wrapper(spec)):
             continue
         seen.add(spec.bpmn_id)
-        inner = _inner_spec(spec)
+        inner = inner_spec(spec)
         nodes.append((spec.bpmn_id, (inner or spec).bpmn_name or spec.bpmn_name or spec.bpmn_id, inner is not None))
     return nodes
 
@@ -371,12 +378,12 @@ def move_forward(workflow: BpmnWorkflow, target_id: str, *, countersign_count: i
             options = [(route, nxt) for route, nxt in _next_user_nodes(spec) if route is not None
                        and (nxt.bpmn_id == target_id or nxt.name in dist)]
             route, nxt = min(options, key=lambda o: 0 if o[1].bpmn_id == target_id else dist[o[1].name] + 1)
-            if _inner_spec(nxt) is not None and nxt.bpmn_id != target_id:
+            if inner_spec(nxt) is not None and nxt.bpmn_id != target_id:
                 raise MoveRefused("through_countersign", nxt.bpmn_id)
             data = {"route": route}
             if is_countersign(task):
                 data.update(countersign_counts(task, signing=True))
-            if nxt.bpmn_id == target_id and _inner_spec(nxt) is not None:
+            if nxt.bpmn_id == target_id and inner_spec(nxt) is not None:
                 data["countersign_count"] = countersign_count or 1
                 data["chosen_handlers"] = list(chosen_handlers or [])
             complete(workflow, task, data)

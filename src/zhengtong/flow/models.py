@@ -112,6 +112,10 @@ class Task(models.Model):
         DELEGATED = "delegated", "已委派"
         WAITING = "waiting", "等待加签人"
 
+    # rows that stand for work still to do on a step (open, 委派ed out, waiting for 前加签): when the step is done or
+    # gone they are cancelled together, so none is left behind
+    STANDING = (Status.OPEN, Status.DELEGATED, Status.WAITING)
+
     class Kind(models.TextChoices):
         TODO = "todo", "待办"
         TOREAD = "toread", "待阅"

@@ -85,14 +85,13 @@ def project(instance, workflow, ctx: AssignmentContext, *, sender=None, chosen_i
     (撤回 / 退回: the one who handled the step before); no rule, no AB岗 for them."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    standing = [Task.Status.OPEN, Task.Status.DELEGATED, Task.Status.WAITING]  # work still to do on a step
-    open_rows = set(Task.objects.filter(instance=instance, status__in=standing, kind=Task.Kind.TODO)
+    open_rows = set(Task.objects.filter(instance=instance, status__in=Task.STANDING, kind=Task.Kind.TODO)
                     .values_list("spiff_task_id", flat=True))
     ready = engine.ready_user_tasks(workflow)
     ready_ids = {t.id for t in ready}
     stale = open_rows - ready_ids
     if stale:
-        Task.objects.filter(instance=instance, status__in=standing,
+        Task.objects.filter(instance=instance, status__in=Task.STANDING,
                             kind=Task.Kind.TODO, spiff_task_id__in=stale).update(
             status=Task.Status.CANCELLED, completed_at=now)
     by_node: dict[str, list] = defaultdict(list)

@@ -18,12 +18,6 @@ def page_workflow(instance):
     return workflow
 
 
-def _spec(workflow, node_id: str):
-    spec = workflow.spec.task_specs.get(node_id)
-    inner = getattr(spec, "task_spec", None)  # a 会签 wrapper: its user task carries the extensions
-    return workflow.spec.task_specs.get(inner) if isinstance(inner, str) else spec
-
-
 def _unsigned_countersigners(task: Task, workflow) -> list[Task]:
     rows = (Task.objects.filter(instance_id=task.instance_id, sender=task.assignee, received_at=task.completed_at,
                                 status=Task.Status.OPEN, kind=Task.Kind.TODO, added_from__isnull=True,
@@ -48,7 +42,7 @@ def handler_operations(user, task: Task) -> dict | None:
         workflow = page_workflow(task.instance)
     except Exception:  # noqa: BLE001 — a broken state must not make the page a 500; the services will say why
         return None
-    spec = _spec(workflow, task.node_id)
+    spec = engine.node_spec(workflow, task.node_id)
     allowed = engine.node_extensions(spec).operations if spec is not None else frozenset()
     result = {"return_targets": [], "transfer": False, "delegate": False, "add_signers": False, "retract": False,
               "removable": [], "waiting": task.status == Task.Status.WAITING}
@@ -84,14 +78,8 @@ def handler_operations(user, task: Task) -> dict | None:
 
 # --- the 提交 form: routes and next handlers (the task page and GET /api/v1/tasks/{id}) -----------------------
 
-def _inner(spec):
-    """The user task inside a multi-instance (会签) spec, or None."""
-    name = getattr(spec, "task_spec", None)
-    return spec._wf_spec.task_specs.get(name) if isinstance(name, str) else None
-
-
 def _spec_name(spec) -> str:
-    inner = _inner(spec)
+    inner = engine.inner_spec(spec)
     return getattr(inner or spec, "bpmn_name", None) or getattr(spec, "bpmn_name", None) or spec.bpmn_id or ""
 
 
@@ -100,7 +88,7 @@ def _next_nodes(spec, depth: int = 0) -> list[tuple[str, bool, bool, object]]:
     (through gateways)."""
     found = []
     for output in getattr(spec, "outputs", ()):
-        inner = _inner(output)
+        inner = engine.inner_spec(output)
         ext = engine.node_extensions(inner if inner is not None else output)
         if ext.assignment is not None:
             found.append((_spec_name(output), ext.assignment.rule == "chosen", inner is not None, ext.assignment))

@@ -22,11 +22,9 @@ from zhengtong.core.errors import Conflict, ServiceError
 from .. import engine, runtime
 from ..assignment import AssignmentContext, effective_handlers
 from ..models import ProcessInstance, Task, TrailEntry
-from .common import deny, person_of, save_state
+from .common import STANDING, deny, locked_instance, person_of, require_running, save_state
 
 ADMIN_FIELDS = ["status", "version", "completed_at", "suspended_at", "deadline", "deadline_status"]
-# rows that still stand for work to do (open, 委派 out, waiting for 加签): what 终止 / 调度 / 工作交接 act on
-LIVE = [Task.Status.OPEN, Task.Status.DELEGATED, Task.Status.WAITING]
 LABELS = {"suspend": "挂起", "resume": "恢复", "terminate": "终止", "move": "调度", "reassign": "重置处理人",
           "set_deadline": "设置整体时限", "handover": "工作交接"}
 
@@ -97,8 +95,7 @@ def _acting_identity(actor, instance: ProcessInstance):
 # --- shared pieces ---------------------------------------------------------------------------------------------
 
 def _lock(instance: ProcessInstance) -> ProcessInstance:
-    return (ProcessInstance.objects.select_for_update(of=("self",)).select_related("definition", "drafter", "unit")
-            .get(pk=instance.pk))
+    return locked_instance(instance.pk)
 
 
 def _reason(reason: str, operation: str, *, required: bool = True) -> str:
@@ -108,11 +105,6 @@ def _reason(reason: str, operation: str, *, required: bool = True) -> str:
     if required and not reason:
         raise ServiceError("flow.reason_required", f"{LABELS[operation]}必须填写理由")
     return reason
-
-
-def _require_running(instance: ProcessInstance) -> None:
-    if instance.status != ProcessInstance.Status.RUNNING:
-        raise Conflict("flow.instance_not_running", f"该流程{instance.get_status_display()}，不能办理")
 
 
 def _trail(instance, actor, operation: str, *, identity, opinion: str = "", node_id: str = "", node_name: str = "",
@@ -149,7 +141,7 @@ def suspend_instance(actor, instance: ProcessInstance, *, reason: str) -> list[T
     now = timezone.now()
     with transaction.atomic():
         instance = _lock(instance)
-        _require_running(instance)
+        require_running(instance)
         before = snapshot(instance, ADMIN_FIELDS)
         instance.status, instance.suspended_at = ProcessInstance.Status.SUSPENDED, now
         instance.version += 1
@@ -178,7 +170,7 @@ def resume_instance(actor, instance: ProcessInstance) -> list[Task]:
         before = snapshot(instance, ADMIN_FIELDS)
         paused = max(calendar.working_days_between(timezone.localdate(instance.suspended_at), today), 0) \
             if instance.suspended_at else 0
-        rows = Task.objects.filter(instance=instance, status__in=LIVE, kind=Task.Kind.TODO, deadline__isnull=False)
+        rows = Task.objects.filter(instance=instance, status__in=STANDING, kind=Task.Kind.TODO, deadline__isnull=False)
         changed, shifted = [], {}
         for row in rows.only("pk", "deadline"):  # per row: one UPDATE per old date would move a row twice when
             old = row.deadline  # its new date is another row's old one
@@ -210,7 +202,7 @@ def terminate_instance(actor, instance: ProcessInstance, *, reason: str) -> list
         if instance.status not in (ProcessInstance.Status.RUNNING, ProcessInstance.Status.SUSPENDED):
             raise Conflict("flow.instance_finished", f"该流程{instance.get_status_display()}，不能终止")
         before = snapshot(instance, ADMIN_FIELDS)
-        cancelled = list(Task.objects.filter(instance=instance, status__in=LIVE, kind=Task.Kind.TODO)
+        cancelled = list(Task.objects.filter(instance=instance, status__in=STANDING, kind=Task.Kind.TODO)
                          .values_list("pk", flat=True))
         Task.objects.filter(pk__in=cancelled).update(status=Task.Status.CANCELLED, completed_at=now)
         instance.status, instance.completed_at, instance.suspended_at = ProcessInstance.Status.TERMINATED, now, None
@@ -269,7 +261,7 @@ def move_instance(actor, instance: ProcessInstance, *, target_node: str, to_iden
     now = timezone.now()
     with transaction.atomic():
         instance = _lock(instance)
-        _require_running(instance)
+        require_running(instance)
         handlers = _target_identities(instance, to_identities or [], "调度")
         workflow = engine.load_state(instance.definition, instance.state)
         nodes = {node_id: (name, multi) for node_id, name, multi in engine.user_task_nodes(workflow)}
@@ -288,7 +280,7 @@ def move_instance(actor, instance: ProcessInstance, *, target_node: str, to_iden
             raise ServiceError("flow.cannot_proceed", f"流程无法调度到“{node_name}”（{exc}），请检查流程定义",
                                status=422) from exc
         ready_ids = {t.id for t in engine.ready_user_tasks(workflow)}
-        left = Task.objects.filter(instance=instance, status__in=LIVE, kind=Task.Kind.TODO).exclude(
+        left = Task.objects.filter(instance=instance, status__in=STANDING, kind=Task.Kind.TODO).exclude(
             spiff_task_id__in=ready_ids)
         cancelled = list(left.values_list("pk", flat=True))
         left.update(status=Task.Status.CANCELLED, completed_at=now)
@@ -320,7 +312,7 @@ def reassign_task(actor, task: Task, *, to_identities: list, reason: str) -> lis
     now = timezone.now()
     with transaction.atomic():
         instance = _lock(instance)
-        _require_running(instance)
+        require_running(instance)
         task = Task.objects.select_related("assignee", "on_behalf_of").get(pk=task.pk)
         if task.kind != Task.Kind.TODO or task.status != Task.Status.OPEN:
             raise Conflict("flow.task_not_open", f"“{task.node_name}”这一步已不在待办中，不能重置处理人")
@@ -362,7 +354,7 @@ def handover_queryset(from_identity):
     """The 待办 a 工作交接 moves: todo rows held by the leaving post (open, 委派 out, waiting for 加签) or held by an
     AB岗 delegate on its behalf, of running or suspended instances. 待阅 rows stay (a read-copy is personal)."""
     return Task.objects.filter(Q(assignee=from_identity) | Q(on_behalf_of=from_identity, status=Task.Status.OPEN),
-                               status__in=LIVE, kind=Task.Kind.TODO,
+                               status__in=STANDING, kind=Task.Kind.TODO,
                                instance__status__in=[ProcessInstance.Status.RUNNING, ProcessInstance.Status.SUSPENDED])
 
 

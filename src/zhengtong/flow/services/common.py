@@ -15,9 +15,7 @@ from ..models import ProcessInstance, Task, TrailEntry
 
 ROUTE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 INSTANCE_FIELDS = ["status", "version", "completed_at"]
-# rows that stand for work still to do on a step (open, 委派ed out, waiting for 前加签): when the step is done or
-# gone they are cancelled together, so none is left behind
-STANDING = [Task.Status.OPEN, Task.Status.DELEGATED, Task.Status.WAITING]
+STANDING = Task.STANDING
 
 
 def person_of(actor):
@@ -68,16 +66,25 @@ OPERATION_LABELS = {"return": "退回", "retract": "撤回", "transfer": "转办
                     "circulate": "传阅"}
 
 
-def lock_instance(actor, task: Task) -> tuple[ProcessInstance, Task]:
-    """The instance row locked and the task re-read under the lock (holder re-checked); the instance must run."""
-    # of=self: lock the instance row only, not the definition/drafter/unit rows joined in (FOR UPDATE would lock
-    # every joined row on PostgreSQL, so every instance of one definition version would wait on the same row)
-    instance = (ProcessInstance.objects.select_for_update(of=("self",))
-                .select_related("definition", "drafter", "unit").get(pk=task.instance_id))
-    task = Task.objects.select_related("assignee", "on_behalf_of").get(pk=task.pk)
-    require_task_holder(actor, task)
+def locked_instance(instance_id: int) -> ProcessInstance:
+    """The instance row locked for the rest of the transaction — what serializes every operation on an instance —
+    with its definition, drafter and unit. `of=self`: only the instance row (a plain FOR UPDATE would also lock the
+    joined rows on PostgreSQL, so every instance of one definition version would wait on the same row)."""
+    return (ProcessInstance.objects.select_for_update(of=("self",))
+            .select_related("definition", "drafter", "unit").get(pk=instance_id))
+
+
+def require_running(instance: ProcessInstance) -> None:
     if instance.status != ProcessInstance.Status.RUNNING:
         raise Conflict("flow.instance_not_running", f"该流程{instance.get_status_display()}，不能办理")
+
+
+def lock_instance(actor, task: Task) -> tuple[ProcessInstance, Task]:
+    """The instance row locked and the task re-read under the lock (holder re-checked); the instance must run."""
+    instance = locked_instance(task.instance_id)
+    task = Task.objects.select_related("assignee", "on_behalf_of").get(pk=task.pk)
+    require_task_holder(actor, task)
+    require_running(instance)
     return instance, task
 
 

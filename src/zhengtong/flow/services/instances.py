@@ -16,7 +16,9 @@ from .common import (
     STANDING,
     clean_data,
     deny,
+    locked_instance,
     person_of,
+    require_running,
     require_task_holder,
     save_state,
 )
@@ -105,8 +107,7 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
         raise ServiceError("flow.handler_not_allowed", "下一步办理人应为身份编号") from exc
     now = timezone.now()
     with transaction.atomic():
-        instance = (ProcessInstance.objects.select_for_update(of=("self",))
-                    .select_related("definition", "drafter", "unit").get(pk=task.instance_id))
+        instance = locked_instance(task.instance_id)
         task = Task.objects.select_related("assignee", "on_behalf_of").get(pk=task.pk)
         if task.kind != Task.Kind.TODO:  # a 待阅 row shares the engine id of the step it was circulated from
             raise Conflict("flow.not_a_todo", "待阅件只需阅知，不能办理")
@@ -118,8 +119,7 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
             raise Conflict("flow.task_already_done", f"“{task.node_name}”这一步已经办理过了（可能由他人或在别处"
                            "同时提交），请刷新待办列表")
         require_task_holder(actor, task)
-        if instance.status != ProcessInstance.Status.RUNNING:
-            raise Conflict("flow.instance_not_running", f"该流程{instance.get_status_display()}，不能办理")
+        require_running(instance)
         workflow = engine.load_state(instance.definition, instance.state)
         spiff_task = engine.find_task(workflow, task.spiff_task_id)
         if spiff_task is None or spiff_task.state != engine.TaskState.READY:

@@ -9,13 +9,14 @@ from zhengtong.core.errors import Conflict, ServiceError
 
 from .. import engine, runtime
 from ..assignment import AssignmentContext
-from ..models import ProcessInstance, Task, TrailEntry
+from ..models import Task, TrailEntry
 from .common import (
     INSTANCE_FIELDS,
     STANDING,
     add_trail,
     clean_text,
     lock_instance,
+    locked_instance,
     ready_spiff_task,
     require_operation,
     require_task_holder,
@@ -28,7 +29,7 @@ def open_task(actor, task: Task) -> Task:
     require_task_holder(actor, task)
     now = timezone.now()
     with transaction.atomic():
-        instance = ProcessInstance.objects.select_for_update(of=("self",)).select_related("unit").get(pk=task.instance_id)
+        instance = locked_instance(task.instance_id)
         task = Task.objects.select_related("assignee").get(pk=task.pk)
         require_task_holder(actor, task)
         if task.opened_at is None:

@@ -33,7 +33,7 @@ from zhengtong.org.models import Duty, Identity, Person, Unit
 
 from .. import engine, signals
 from ..models import Phrase, ProcessInstance, Task, TrailEntry
-from .common import clean_text, deny, person_of
+from .common import clean_text, deny, locked_instance, person_of
 
 DEFAULT_PHRASES = ["同意。", "已阅。", "拟同意，请领导审示。", "请按程序办理。", "请相关处室研究办理。"]
 MAX_PHRASES = 50
@@ -60,11 +60,8 @@ def node_operations(instance: ProcessInstance, task: Task, workflow) -> frozense
     spiff_task = engine.find_task(workflow, task.spiff_task_id)
     if spiff_task is not None:
         return engine.node_extensions(spiff_task.task_spec).operations
-    ops: set[str] = set()  # a handled step the engine no longer keeps (reset): the node's spec by its id
-    for spec in workflow.spec.task_specs.values():
-        if getattr(spec, "bpmn_id", None) == task.node_id:
-            ops |= engine.node_extensions(spec).operations
-    return frozenset(ops)
+    spec = engine.node_spec(workflow, task.node_id)  # a handled step the engine no longer keeps (reset)
+    return engine.node_extensions(spec).operations if spec is not None else frozenset()
 
 
 def _readers(instance, task: Task, to_identities, to_units) -> list[Identity]:
@@ -104,8 +101,7 @@ def circulate(actor, task: Task, *, to_identities: list[Identity], to_units: lis
         raise ServiceError("flow.readers_required", "传阅需要选择人员或单位", status=422)
     now = timezone.now()
     with transaction.atomic():
-        instance = (ProcessInstance.objects.select_for_update(of=("self",)).select_related("definition", "unit")
-                    .get(pk=task.instance_id))
+        instance = locked_instance(task.instance_id)
         task = Task.objects.select_related("assignee__person").get(pk=task.pk)
         if task.assignee.person_id != person.pk:
             raise deny(actor, "flow.not_your_task", "只有本环节的办理人可以传阅", obj=task)
@@ -226,7 +222,7 @@ def urge_task(actor, task: Task, *, message: str = "") -> list[Task]:
     message = clean_text(message, "flow.opinion_too_long", "催办内容") or DEFAULT_URGE_MESSAGE
     now = timezone.now()
     with transaction.atomic():
-        instance = ProcessInstance.objects.select_for_update(of=("self",)).select_related("unit").get(pk=task.instance_id)
+        instance = locked_instance(task.instance_id)
         task = Task.objects.select_related("assignee__person").get(pk=task.pk)
         if instance.status != ProcessInstance.Status.RUNNING:
             raise Conflict("flow.instance_not_running", f"该流程{instance.get_status_display()}，不能催办")

@@ -171,7 +171,7 @@ def _remove_countersigners(instance, task: Task, workflow, wanted: set[int]) -> 
     if not sent:
         raise Conflict("flow.nothing_to_remove", f"“{task.node_name}”没有尚未会签的人员可减签")
     _not_removable(wanted, sent)
-    spec = workflow.spec.task_specs.get(task.node_id)
+    spec = engine.node_spec(workflow, task.node_id)
     if spec is None or "add_signers" not in engine.node_extensions(spec).operations:
         raise Conflict("flow.operation_not_allowed", f"“{task.node_name}”这一步不允许减签")
     removed = [r for r in sent if r.assignee_id in wanted]
