@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "zhengtong.accounts",
     "zhengtong.org",
     "zhengtong.flow",
+    "zhengtong.seals",
+    "zhengtong.documents",
     "zhengtong.console",
     "zhengtong.web",
     "zhengtong.demo",
