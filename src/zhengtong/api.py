@@ -13,6 +13,8 @@ from zhengtong.accounts.auth import API_AUTH
 from zhengtong.audit.api import router as audit_router
 from zhengtong.core.api import router as core_router
 from zhengtong.core.errors import ServiceError
+from zhengtong.documents.api import router as documents_router
+from zhengtong.documents.api import search_router as documents_search_router
 from zhengtong.flow.api import instances_router as flow_instances_router
 from zhengtong.flow.api import router as flow_router
 from zhengtong.flow.api import tasks_router as flow_tasks_router
@@ -43,6 +45,8 @@ def service_error(request, exc: ServiceError):
     body = exc.as_dict()
     if "problems" in exc.details:  # flow.invalid_definition: the issue's contract puts the list at the top level
         body["problems"] = exc.details["problems"]
+    if "rule" in exc.details:  # document.rule_violation: the rule id at the top level (issue #4 §7)
+        body["rule"] = exc.details["rule"]
     return api.create_response(request, body, status=exc.status)
 
 
@@ -87,3 +91,5 @@ api.add_router("/tasks", flow_reading_tasks_router)  # POST /tasks/read (批量�
 api.add_router("/process-instances", flow_reading_instances_router)  # GET /process-instances/{id}/readers
 api.add_router("/phrases", flow_phrases_router)
 api.add_router("/", flow_admin_router)
+api.add_router("/documents", documents_router)
+api.add_router("/search", documents_search_router)

@@ -22,7 +22,9 @@ Rules (`Assignment.rule`):
     of the drafter's department" → `flow.assignment_invalid`;
   - `drafter_unit`: identities with that duty anywhere in the drafter's unit (e.g. 分管领导);
   - `previous_unit`: the same in the previous handler's unit; no previous handler →
-    `flow.assignment_invalid`.
+    `flow.assignment_invalid`;
+  - `issuing_unit`: the same in the instance's 发文机关 (a 市政府 document drafted by the 市政府办公室 is
+    signed by a 市长 or 副市长); the drafter's unit when the instance names none.
 - `role`: the members of the role with that code defined in the drafter's unit; if the unit has no such
   role, the platform-wide one (`unit=None`). The unit's role wins even when it has no active members
   (the unit said who does this job; silently widening to the platform would hand the document to
@@ -70,6 +72,12 @@ class AssignmentContext:
     drafter: Identity
     previous: Identity | None = None
     business_type: str = ""
+    issuing_unit_id: int | None = None  # the instance's 发文机关 when it is not the drafter's unit
+
+    @classmethod
+    def of(cls, instance, previous: Identity | None = None) -> AssignmentContext:
+        return cls(drafter=instance.drafter, previous=previous, business_type=instance.business_type,
+                   issuing_unit_id=instance.issuing_unit_id)
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,8 @@ def _resolve_one(rule: Assignment, ctx: AssignmentContext, only_ids: list[int] |
             return list(qs.filter(department_id=drafter.department_id))
         if rule.relative == "drafter_unit":
             return list(qs.filter(unit_id=drafter.unit_id))
+        if rule.relative == "issuing_unit":
+            return list(qs.filter(unit_id=ctx.issuing_unit_id or drafter.unit_id))
         if rule.relative == "previous_unit":
             if ctx.previous is None:
                 raise _invalid(f"没有上一步办理人，无法按“{RELATIVES[rule.relative]}”确定办理人")

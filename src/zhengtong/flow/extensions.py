@@ -44,6 +44,7 @@ RELATIVES = {
     "drafter_department": "拟稿人所在处室",
     "drafter_unit": "拟稿人所在单位",
     "previous_unit": "上一步办理人所在单位",
+    "issuing_unit": "发文机关（默认拟稿人所在单位）",
 }
 OPERATIONS = {
     "return": "退回",

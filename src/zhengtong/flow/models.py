@@ -79,6 +79,9 @@ class ProcessInstance(models.Model):
     title = models.CharField("标题", max_length=200)
     unit = models.ForeignKey("org.Unit", verbose_name="单位", on_delete=models.PROTECT, related_name="+")
     drafter = models.ForeignKey("org.Identity", verbose_name="拟稿人", on_delete=models.PROTECT, related_name="+")
+    issuing_unit = models.ForeignKey("org.Unit", verbose_name="发文机关", null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+",
+                                     help_text="以其名义办理的单位（如办公室代拟的政府文件）；为空即发起单位")
     status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.RUNNING)
     state = models.TextField("引擎状态", blank=True)
     version = models.PositiveIntegerField("修订号", default=0, help_text="每次流转加一（乐观校验）")

@@ -131,7 +131,7 @@ def submit_form(task: Task, *, with_candidates: bool = False) -> dict | None:
     if with_candidates:
         from .assignment import AssignmentContext, resolve_candidates
 
-        ctx = AssignmentContext(drafter=instance.drafter, previous=task.assignee, business_type=instance.business_type)
+        ctx = AssignmentContext.of(instance, task.assignee)
         seen = set()
         for name, is_chosen, _, rule in nodes:
             if not is_chosen:

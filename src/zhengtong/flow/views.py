@@ -19,7 +19,7 @@ from zhengtong.audit.services import security_event
 from zhengtong.core.errors import ServiceError
 from zhengtong.org.picker import parse_ids
 
-from . import actions, selectors, selectors_ops, services
+from . import actions, business, selectors, selectors_ops, services
 from .models import BusinessType, ProcessInstance, Task
 
 BOX_TABS = [("todo", "待办"), ("done", "已办"), ("toread", "待阅"), ("read", "已阅"), ("started", "我发起的")]
@@ -125,7 +125,10 @@ def task_page(request, task_id: int):
     diagram = {"xml": instance.definition.bpmn_xml, "current": json.dumps(current_ids),
                "done": json.dumps([n for n in done_ids if n not in current_ids])}
     status = 200 if not error else 400
+    hooks = business.hooks_for(instance.business_type)
+    panel = hooks.panel(request.user, task) if hooks.panel else None
     return render(request, "flow/task.html", {
+        "business_panel": panel[0] if panel else "", **(panel[1] if panel else {}),
         "task": task, "instance": instance, "detail": detail, "mine": mine, "form": form, "error": error,
         "values": values, "diagram": diagram, "business_type_label": BUSINESS_LABELS.get(instance.business_type, instance.business_type),
     }, status=status)

@@ -19,7 +19,7 @@ from zhengtong.audit.services import diff, record, snapshot
 from zhengtong.core import calendar
 from zhengtong.core.errors import Conflict, ServiceError
 
-from .. import engine, runtime
+from .. import business, engine, runtime
 from ..assignment import AssignmentContext, effective_handlers
 from ..models import ProcessInstance, Task, TrailEntry
 from .common import STANDING, deny, locked_instance, person_of, require_running, save_state
@@ -211,6 +211,9 @@ def terminate_instance(actor, instance: ProcessInstance, *, reason: str) -> list
         identity = _acting_identity(actor, instance)
         _trail(instance, actor, "terminate", identity=identity, opinion=reason, now=now)
         _audit("flow.instance_terminated", instance, actor, identity, before, reason=reason, cancelled=cancelled)
+        hooks = business.hooks_for(instance.business_type)
+        if hooks.after_terminate:
+            hooks.after_terminate(actor, instance)
     return []
 
 
@@ -284,7 +287,7 @@ def move_instance(actor, instance: ProcessInstance, *, target_node: str, to_iden
             spiff_task_id__in=ready_ids)
         cancelled = list(left.values_list("pk", flat=True))
         left.update(status=Task.Status.CANCELLED, completed_at=now)
-        ctx = AssignmentContext(drafter=instance.drafter, previous=None, business_type=instance.business_type)
+        ctx = AssignmentContext.of(instance, None)
         fixed = {target_node: [(identity, None) for identity in handlers]} if handlers else None
         new_tasks = runtime.project(instance, workflow, ctx, sender=None, now=now, fixed_handlers=fixed)
         save_state(instance, workflow, now)

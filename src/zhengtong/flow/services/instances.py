@@ -7,7 +7,7 @@ from django.utils import timezone
 from zhengtong.audit.services import diff, record, snapshot
 from zhengtong.core.errors import Conflict, ServiceError
 
-from .. import engine, runtime
+from .. import business, engine, runtime
 from ..assignment import AssignmentContext
 from ..models import BusinessType, ProcessDefinition, ProcessInstance, Task, TrailEntry
 from .common import (
@@ -48,9 +48,12 @@ def identity_to_start(actor, identity_id: int | None = None):
 
 
 def start_process(actor, *, identity, business_type: str, title: str, unit=None,
-                  data: dict | None = None) -> ProcessInstance:
+                  data: dict | None = None, issuing_unit=None) -> ProcessInstance:
     """发起: a new instance of the active definition for the identity's unit (else the platform default), run
-    to its first user task(s); the first task (起草) goes to the drafter `identity`, which must be the actor's."""
+    to its first user task(s); the first task (起草) goes to the drafter `identity`, which must be the actor's.
+
+    `issuing_unit`: the unit in whose name the work is done (发文机关), the drafter's unit or one above it; nodes
+    with relative="issuing_unit" are assigned there."""
     person = person_of(actor)
     if identity.person_id != person.pk or not identity.active:
         raise deny(actor, "flow.not_your_identity", "只能以本人的有效身份发起", obj=identity)
@@ -61,6 +64,8 @@ def start_process(actor, *, identity, business_type: str, title: str, unit=None,
     unit = unit or identity.unit
     if unit.pk != identity.unit_id:
         raise ServiceError("flow.invalid_unit", "只能在发起身份所在单位发起")
+    if issuing_unit is not None and issuing_unit.pk != unit.pk and not _is_above(issuing_unit, unit):
+        raise ServiceError("flow.invalid_issuing_unit", f"只能以本单位或上级机关的名义办理，“{issuing_unit}”不是")
     definition = active_definition(unit, business_type)
     if definition is None:
         raise ServiceError("flow.no_definition", f"“{BusinessType(business_type).label}”没有启用的流程，"
@@ -71,8 +76,9 @@ def start_process(actor, *, identity, business_type: str, title: str, unit=None,
         workflow = engine.new_workflow(definition, data)
         instance = ProcessInstance.objects.create(
             definition=definition, business_type=business_type, title=title, unit=unit, drafter=identity,
+            issuing_unit=issuing_unit if issuing_unit is not None and issuing_unit.pk != unit.pk else None,
             started_at=now)
-        ctx = AssignmentContext(drafter=identity, previous=None, business_type=business_type)
+        ctx = AssignmentContext.of(instance)
         tasks = runtime.project(instance, workflow, ctx, sender=identity, apply_delegation=False, now=now)
         save_state(instance, workflow, now)
         TrailEntry.objects.create(instance=instance, actor=actor, identity=identity, operation="start",
@@ -81,6 +87,18 @@ def start_process(actor, *, identity, business_type: str, title: str, unit=None,
                changes=diff(None, snapshot(instance, ["definition", "business_type", "title", "status"])),
                detail={"tasks": [t.pk for t in tasks], "definition_version": definition.version})
     return instance
+
+
+def _is_above(upper, unit, limit: int = 10) -> bool:
+    """Whether `upper` is one of `unit`'s parents (a short walk: unit trees are a few levels deep)."""
+    current = unit
+    for _ in range(limit):
+        if current.parent_id is None:
+            return False
+        if current.parent_id == upper.pk:
+            return True
+        current = current.parent
+    return False
 
 
 def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] | None = None,
@@ -141,6 +159,9 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
                                + ("，可选：" + "、".join(choices) if choices else "，此步骤无需选择"))
         if ext.opinion_required and not opinion:
             raise ServiceError("flow.opinion_required", f"“{task.node_name}”需要填写意见")
+        hooks = business.hooks_for(instance.business_type)
+        if hooks.before_submit:
+            hooks.before_submit(actor, instance, task, route, opinion)
         before = snapshot(instance, INSTANCE_FIELDS)
         data = {"route": route}
         if engine.is_countersign(spiff_task):
@@ -160,8 +181,7 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
         Task.objects.filter(instance=instance, spiff_task_id=task.spiff_task_id, status__in=STANDING,
                             kind=Task.Kind.TODO).update(
             status=Task.Status.CANCELLED, completed_at=now)
-        ctx = AssignmentContext(drafter=instance.drafter, previous=task.assignee,
-                                business_type=instance.business_type)
+        ctx = AssignmentContext.of(instance, task.assignee)
         new_tasks = runtime.project(instance, workflow, ctx, sender=task.assignee, chosen_ids=next_handlers, now=now)
         save_state(instance, workflow, now)
         TrailEntry.objects.create(instance=instance, task=task, node_id=task.node_id, node_name=task.node_name,
@@ -172,4 +192,6 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
                changes=diff(before, snapshot(instance, INSTANCE_FIELDS)),
                detail={"task": task.pk, "node": task.node_id, "route": route,
                        "on_behalf_of": task.on_behalf_of_id, "next_tasks": [t.pk for t in new_tasks]})
+        if hooks.after_submit:
+            hooks.after_submit(actor, instance, task, route, opinion, new_tasks)
     return new_tasks

@@ -65,7 +65,7 @@ def retract_task(actor, task: Task) -> list[Task]:
                 raise too_late
         before = snapshot(instance, INSTANCE_FIELDS)
         engine.reset_to(workflow, spiff_task)
-        ctx = AssignmentContext(drafter=instance.drafter, previous=task.sender, business_type=instance.business_type)
+        ctx = AssignmentContext.of(instance, task.sender)
         new_tasks = runtime.project(instance, workflow, ctx, sender=task.sender, now=now,
                                     fixed_handlers={task.node_id: [(task.assignee, task.on_behalf_of)]})
         save_state(instance, workflow, now)
@@ -106,7 +106,7 @@ def return_task(actor, task: Task, *, target_node: str | None = None, reason: st
         except engine.EngineError as exc:
             raise ServiceError("flow.cannot_proceed", f"无法退回到“{target.task_spec.bpmn_name or target.task_spec.bpmn_id}”"
                                f"（{exc}），请联系单位系统管理员检查流程定义", status=422) from exc
-        ctx = AssignmentContext(drafter=instance.drafter, previous=task.assignee, business_type=instance.business_type)
+        ctx = AssignmentContext.of(instance, task.assignee)
         target_id = target.task_spec.bpmn_id
         new_tasks = runtime.project(instance, workflow, ctx, sender=task.assignee, now=now,
                                     fixed_handlers={target_id: handlers})
@@ -185,7 +185,7 @@ def send_back_to_returner(actor, task: Task, *, opinion: str = "") -> list[Task]
         task.save(update_fields=["status", "completed_at"])
         Task.objects.filter(instance=instance, spiff_task_id=task.spiff_task_id, status__in=STANDING,
                             kind=Task.Kind.TODO).update(status=Task.Status.CANCELLED, completed_at=now)
-        ctx = AssignmentContext(drafter=instance.drafter, previous=task.assignee, business_type=instance.business_type)
+        ctx = AssignmentContext.of(instance, task.assignee)
         new_tasks = runtime.project(instance, workflow, ctx, sender=task.assignee, now=now,
                                     fixed_handlers={target_node: [(returner.assignee, returner.on_behalf_of)]})
         save_state(instance, workflow, now)

@@ -186,7 +186,7 @@ def _remove_countersigners(instance, task: Task, workflow, wanted: set[int]) -> 
                            status=422) from exc
     Task.objects.filter(pk__in=[r.pk for r in removed]).update(status=Task.Status.CANCELLED,
                                                                completed_at=timezone.now())
-    ctx = AssignmentContext(drafter=instance.drafter, previous=task.assignee, business_type=instance.business_type)
+    ctx = AssignmentContext.of(instance, task.assignee)
     try:
         runtime.project(instance, workflow, ctx, sender=task.assignee)
     except ServiceError as exc:  # the completion rule is met now and the next node needs a choice nobody made

@@ -1,0 +1,85 @@
+"""Who may read a document (issue #4 §6), and the reads the pages and the API share.
+
+Readers: the participants of its flow (every task holder, on whose behalf, 传阅 readers — they all have task rows),
+the drafter, people granted explicitly, the 收发员 and 档案员 of the owning unit, and — once dispatched — the
+收发员 of every recipient unit. Everyone else gets 404, never 403: a document's existence is not disclosed. The 三员
+read no documents (R7.2).
+"""
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from zhengtong.accounts.permissions import is_any_admin
+from zhengtong.audit.services import security_event
+from zhengtong.flow.models import Task
+from zhengtong.org.models import Duty, Identity
+
+from .models import Access, Dispatch, Document
+from .services.common import not_found
+
+ARCHIVIST_ROLE = "archivist"  # 档案员: a unit role (org.Role code)
+
+
+def _identities(user) -> list[int]:
+    person = getattr(user, "person", None)
+    if person is None:
+        return []
+    return list(Identity.objects.filter(person=person).values_list("pk", flat=True))
+
+
+def clerk_unit_ids(user) -> list[int]:
+    """Units where the user is an active 收发员 or 档案员."""
+    person = getattr(user, "person", None)
+    if person is None:
+        return []
+    return list(Identity.objects.filter(person=person, active=True)
+                .filter(Q(duty__code=Duty.DOC_CLERK) | Q(roles__code=ARCHIVIST_ROLE))
+                .values_list("unit_id", flat=True).distinct())
+
+
+def readable(user) -> QuerySet[Document]:
+    """Every document the user may read, as one query (no DISTINCT: each path is a subquery on the pk)."""
+    if user is None or not user.is_authenticated or is_any_admin(user):
+        return Document.objects.none()
+    ids = _identities(user)
+    if not ids:
+        return Document.objects.none()
+    units = clerk_unit_ids(user)
+    flows = Task.objects.filter(Q(assignee_id__in=ids) | Q(on_behalf_of_id__in=ids)).values("instance_id")
+    q = (Q(instance_id__in=flows) | Q(drafter_id__in=ids)
+         | Q(pk__in=Access.objects.filter(identity_id__in=ids).values("document_id")))
+    if units:
+        q |= Q(unit_id__in=units) | Q(pk__in=Dispatch.objects.filter(unit_id__in=units).values("document_id"))
+    return Document.objects.filter(q)
+
+
+def get_readable(user, pk) -> Document:
+    """The document if the user may read it; otherwise NotFound (and the refusal is recorded)."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise not_found() from None
+    document = readable(user).filter(pk=pk).select_related("unit", "issuing_unit", "drafter__person",
+                                                          "instance").first()
+    if document is None:
+        if Document.objects.filter(pk=pk).exists():
+            security_event("permission.denied", user=user, outcome="denied", object_type="documents.document",
+                           object_id=pk, detail={"code": "document.not_readable"})
+        raise not_found()
+    return document
+
+
+def my_documents(user, *, direction: str | None = None, status: str | None = None) -> QuerySet[Document]:
+    rows = readable(user).select_related("unit", "issuing_unit", "drafter__person")
+    if direction:
+        rows = rows.filter(direction=direction)
+    if status:
+        rows = rows.filter(status=status)
+    return rows.order_by("-updated_at", "-pk")
+
+
+def void_numbers(unit_ids: list[int]):
+    from .models import NumberEntry
+
+    return (NumberEntry.objects.filter(unit_id__in=unit_ids, status=NumberEntry.Status.VOID)
+            .order_by("-year", "code", "seq"))
