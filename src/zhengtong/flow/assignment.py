@@ -24,7 +24,8 @@ Rules (`Assignment.rule`):
   - `previous_unit`: the same in the previous handler's unit; no previous handler →
     `flow.assignment_invalid`;
   - `issuing_unit`: the same in the instance's 发文机关 (a 市政府 document drafted by the 市政府办公室 is
-    signed by a 市长 or 副市长); the drafter's unit when the instance names none.
+    signed by a 市长 or 副市长); the drafter's unit when the instance names none;
+  - `joint_units`: the same in the other issuing units of a 联合行文 (none for a single issuer).
 - `role`: the members of the role with that code defined in the drafter's unit; if the unit has no such
   role, the platform-wide one (`unit=None`). The unit's role wins even when it has no active members
   (the unit said who does this job; silently widening to the platform would hand the document to
@@ -73,11 +74,12 @@ class AssignmentContext:
     previous: Identity | None = None
     business_type: str = ""
     issuing_unit_id: int | None = None  # the instance's 发文机关 when it is not the drafter's unit
+    joint_unit_ids: tuple[int, ...] = ()  # 联合行文: the other issuing units
 
     @classmethod
     def of(cls, instance, previous: Identity | None = None) -> AssignmentContext:
         return cls(drafter=instance.drafter, previous=previous, business_type=instance.business_type,
-                   issuing_unit_id=instance.issuing_unit_id)
+                   issuing_unit_id=instance.issuing_unit_id, joint_unit_ids=tuple(instance.joint_unit_ids or ()))
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,8 @@ def _resolve_one(rule: Assignment, ctx: AssignmentContext, only_ids: list[int] |
             return list(qs.filter(unit_id=drafter.unit_id))
         if rule.relative == "issuing_unit":
             return list(qs.filter(unit_id=ctx.issuing_unit_id or drafter.unit_id))
+        if rule.relative == "joint_units":
+            return list(qs.filter(unit_id__in=ctx.joint_unit_ids)) if ctx.joint_unit_ids else []
         if rule.relative == "previous_unit":
             if ctx.previous is None:
                 raise _invalid(f"没有上一步办理人，无法按“{RELATIVES[rule.relative]}”确定办理人")

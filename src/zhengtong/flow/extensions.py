@@ -45,6 +45,7 @@ RELATIVES = {
     "drafter_unit": "拟稿人所在单位",
     "previous_unit": "上一步办理人所在单位",
     "issuing_unit": "发文机关（默认拟稿人所在单位）",
+    "joint_units": "联合发文的其他机关",
 }
 OPERATIONS = {
     "return": "退回",

@@ -82,6 +82,8 @@ class ProcessInstance(models.Model):
     issuing_unit = models.ForeignKey("org.Unit", verbose_name="发文机关", null=True, blank=True,
                                      on_delete=models.PROTECT, related_name="+",
                                      help_text="以其名义办理的单位（如办公室代拟的政府文件）；为空即发起单位")
+    joint_unit_ids = models.JSONField("联合发文单位", default=list, blank=True,
+                                      help_text="联合行文的其他发文机关（单位 id）：会签可选其负责人")
     status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.RUNNING)
     state = models.TextField("引擎状态", blank=True)
     version = models.PositiveIntegerField("修订号", default=0, help_text="每次流转加一（乐观校验）")

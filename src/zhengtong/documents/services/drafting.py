@@ -152,7 +152,7 @@ def create_document(actor, *, direction: str, doc_kind: str, title: str, body_ht
     raise_errors(check(draft_of(document, main=[u.pk for u in main], copy=[u.pk for u in copy], joint=joint)))
     with transaction.atomic():
         instance = flow_services.start_process(actor, identity=identity, business_type=FLOW_OF[direction],
-                                               title=title, issuing_unit=issuing)
+                                               title=title, issuing_unit=issuing, joint_units=joint)
         document.instance = instance
         document.status = Status.DRAFT
         document.save()
@@ -180,6 +180,8 @@ EDITABLE = {  # document field → the `zt:form editable` name that allows it
 def update_document(actor, document: Document, *, comment: str = "", **changes) -> Document:
     """Change the fields the actor's current step may edit; a changed body or title is a new version."""
     unknown = set(changes) - set(EDITABLE)
+    if not changes:
+        raise ServiceError("document.nothing_to_change", "没有要修改的内容")
     if unknown:
         raise ServiceError("document.invalid_field", "不能修改：" + "、".join(sorted(unknown)))
     tasks = {require_step(actor, document, EDITABLE[f], "修改公文") for f in changes}

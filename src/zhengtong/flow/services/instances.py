@@ -48,12 +48,13 @@ def identity_to_start(actor, identity_id: int | None = None):
 
 
 def start_process(actor, *, identity, business_type: str, title: str, unit=None,
-                  data: dict | None = None, issuing_unit=None) -> ProcessInstance:
+                  data: dict | None = None, issuing_unit=None, joint_units=()) -> ProcessInstance:
     """发起: a new instance of the active definition for the identity's unit (else the platform default), run
     to its first user task(s); the first task (起草) goes to the drafter `identity`, which must be the actor's.
 
     `issuing_unit`: the unit in whose name the work is done (发文机关), the drafter's unit or one above it; nodes
-    with relative="issuing_unit" are assigned there."""
+    with relative="issuing_unit" are assigned there. `joint_units`: the other issuing units of a 联合行文
+    (relative="joint_units", e.g. their leaders as 会签 candidates)."""
     person = person_of(actor)
     if identity.person_id != person.pk or not identity.active:
         raise deny(actor, "flow.not_your_identity", "只能以本人的有效身份发起", obj=identity)
@@ -77,7 +78,7 @@ def start_process(actor, *, identity, business_type: str, title: str, unit=None,
         instance = ProcessInstance.objects.create(
             definition=definition, business_type=business_type, title=title, unit=unit, drafter=identity,
             issuing_unit=issuing_unit if issuing_unit is not None and issuing_unit.pk != unit.pk else None,
-            started_at=now)
+            joint_unit_ids=[u.pk for u in joint_units], started_at=now)
         ctx = AssignmentContext.of(instance)
         tasks = runtime.project(instance, workflow, ctx, sender=identity, apply_delegation=False, now=now)
         save_state(instance, workflow, now)

@@ -151,7 +151,8 @@ def test_chosen_handler_outside_the_candidates_is_refused_and_nothing_changes():
     [review] = submit(draft)
     version = ProcessInstance.objects.get(pk=instance.pk).version
     with pytest.raises(ServiceError) as exc:
-        submit(review, opinion="同意", next_handlers=[o.deputy.pk])  # a 分管领导 is not a 处室负责人
+        # a plain 科员 of the unit is none of 办公室审核's candidates (处室负责人, 主要负责人, 分管领导)
+        submit(review, opinion="同意", next_handlers=[o.drafter.pk])
     assert exc.value.code == "flow.handler_not_allowed"
     assert open_tasks(instance) == [review]
     assert ProcessInstance.objects.get(pk=instance.pk).version == version
