@@ -14,24 +14,30 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+FONTS := var/fonts/FandolFang-Regular.ttf
 
-demo: $(STAMP)
+# GB/T 9704 PDFs need 仿宋/小标宋/黑体/楷体: the free Fandol fonts, converted once (scripts/install-fonts.sh)
+$(FONTS): scripts/install-fonts.sh | $(STAMP)
+	PY=$(PY) scripts/install-fonts.sh
+
+install: $(STAMP) $(FONTS)
+
+demo: $(STAMP) $(FONTS)
 	DJANGO_SETTINGS_MODULE=zhengtong.settings.dev $(PY) manage.py migrate --noinput
 	DJANGO_SETTINGS_MODULE=zhengtong.settings.dev $(PY) manage.py load_default_flows
 	DJANGO_SETTINGS_MODULE=zhengtong.settings.dev $(PY) manage.py seed_demo --if-empty
 	HOST=$(HOST) PORT=$(PORT) PY=$(PY) scripts/run-demo.sh
 
-test: $(STAMP)
+test: $(STAMP) $(FONTS)
 	$(PY) -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(FONTS)
 	$(PY) -m pytest -q -m "not browser" $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(STAMP) $(FONTS)
 	$(PY) bench/run.py
 
-screenshots: $(STAMP)
+screenshots: $(STAMP) $(FONTS)
 	SHOTS_DIR=var/screenshots $(PY) -m pytest -q -n 2 --dist loadfile -m browser $(PYTEST_ARGS)
 
 lint: $(STAMP)

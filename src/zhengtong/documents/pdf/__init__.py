@@ -1,0 +1,5 @@
+"""GB/T 9704-2012 PDF output (R2): `render(PdfDocument) -> RenderResult`. See docs/gbt9704-notes.md."""
+from .fonts import FontsMissing
+from .render import Block, PdfDocument, RenderResult, SealBox, chinese_date, render
+
+__all__ = ["Block", "PdfDocument", "RenderResult", "SealBox", "FontsMissing", "chinese_date", "render"]
