@@ -75,3 +75,30 @@ class CalendarRevision(models.Model):
 
     def __str__(self) -> str:
         return self.token
+
+
+class SearchEntry(models.Model):
+    """One searchable object (e.g. a 公文) in the full-text index: the text pre-segmented by jieba (core.search).
+
+    PostgreSQL adds a generated tsvector column `document` with a GIN index; SQLite keeps an FTS5 table
+    `core_search_fts` (rowid = this row's id). Both are created by migration 0002 for their backend only.
+    """
+
+    kind = models.CharField("类别", max_length=30)
+    object_id = models.BigIntegerField("对象")
+    unit_id = models.BigIntegerField("单位", null=True, blank=True)
+    title = models.CharField("标题", max_length=300)
+    number = models.CharField("文号", max_length=200, blank=True)
+    snippet_source = models.TextField("摘要原文", blank=True, help_text="正文（及附件）前若干字，用于检索结果摘要")
+    title_tokens = models.TextField(blank=True)
+    number_tokens = models.TextField(blank=True)
+    body_tokens = models.TextField(blank=True)
+    attachment_tokens = models.TextField(blank=True)
+    created_at = models.DateTimeField("时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "全文索引"
+        constraints = [models.UniqueConstraint(fields=["kind", "object_id"], name="search_entry_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.object_id}"

@@ -42,6 +42,8 @@ def take_number(actor, document: Document, *, code: str = "", year: int | None =
                 reuse_seq: int | None = None) -> Document:
     """取号 at the 编号 step: the next number of the issuing unit's 代字 and year, or a recorded 空号 (`reuse_seq`)."""
     task = require_step(actor, document, "doc_number", "编号")
+    if document.direction != "outgoing":
+        raise ServiceError("document.not_outgoing", "只有发文需要编号；收文的来文字号在登记时填写")
     issuing = document.issuing_unit or document.unit
     code = (code or issuing.doc_code or "").strip()
     if not code:

@@ -41,11 +41,12 @@ def before_submit(actor, instance, task, route: str, opinion: str) -> None:
         signed = Version.objects.filter(document=document, number=document.signed_version).first()
         if signed and body_rules.is_substantive_change(signed.body_text, document.body_text):
             raise RuleViolation(Violation("R1.5", "正文在签发后有实质性修改，应选择“退回签发人”重新签发"))
-    if "doc_number" in tags and not document.doc_number:
+    outgoing = document.direction == Direction.OUTGOING  # in 收文, doc_number is the sender's 来文字号
+    if "doc_number" in tags and outgoing and not document.doc_number:
         raise Conflict("document.not_numbered", "请先取号（编号）再提交")
-    if "seal" in tags and not document.sealed_at:
+    if "seal" in tags and outgoing and not document.sealed_at:
         raise Conflict("document.not_sealed", "请先用印再提交")
-    if "dispatch" in tags and not document.dispatched_at:
+    if "dispatch" in tags and outgoing and not document.dispatched_at:
         raise Conflict("document.not_dispatched", "请先核发再提交")
     if "handling" in tags and not document.handling_kind:
         raise ServiceError("document.handling_required", "请先确定办理类别（阅件/办件）和主办、协办处室（R1.6）")
