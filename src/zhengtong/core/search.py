@@ -198,7 +198,7 @@ def highlight(text: str, terms: list[str]) -> str:
         out.append(f"<mark>{html.escape(m.group(0))}</mark>")
         last = m.end()
     out.append(html.escape(text[last:]))
-    return "".join(out)
+    return "".join(out).replace("</mark><mark>", "")  # adjacent terms read as one match
 
 
 def snippet(text: str, terms: list[str]) -> str:

@@ -202,12 +202,14 @@ def test_org_code_check_character_follows_gb_11714():
 
 
 def test_demo_documents_are_under_way_for_the_demo_accounts():
-    """The demo accounts find work waiting: 待办 for 秘书科's head, bgs.zhuren (签发, and a 待阅), jyj.juzhang (批示)."""
+    """The demo accounts find work waiting: 秘书科's head (处室核稿), bgs.zhuren (签发, and a 待阅), fushizhang (签发 of a
+    示范市人民政府 document), bgs.sfy (编号 of a signed one), jyj.juzhang (批示) — each a document with its flow."""
     from zhengtong.demo import flows
+    from zhengtong.documents.models import Document
     from zhengtong.flow.models import ProcessInstance, Task, TrailEntry
 
     seed(scale=SMALL)
-    assert ProcessInstance.objects.count() == 3
+    assert ProcessInstance.objects.count() == 5 == Document.objects.filter(instance__isnull=False).count()
 
     def box(username, kind="todo"):
         return list(Task.objects.filter(assignee__person__user__username=username, status="open", kind=kind)
@@ -215,8 +217,14 @@ def test_demo_documents_are_under_way_for_the_demo_accounts():
 
     assert box("bgs.zhuren") == [(flows.DISPATCH_AT_SIGN, "签发")]
     assert box("bgs.zhuren", "toread") == [(flows.DISPATCH_AT_REVIEW, "起草")]
+    assert box("fushizhang") == [(flows.GOVERNMENT_AT_SIGN, "签发")]
+    assert box("bgs.sfy") == [(flows.GOVERNMENT_AT_NUMBER, "编号")]
     assert box("jyj.juzhang") == [(flows.RECEIPT_AT_INSTRUCT, "批示")]
     at_review = Task.objects.get(instance__title=flows.DISPATCH_AT_REVIEW, status="open", kind="todo")
     assert at_review.node_name == "处室核稿"
-    assert TrailEntry.objects.filter(operation="submit").count() == 8
-    assert AuditRecord.objects.filter(action="flow.task_submitted").count() == 8
+    signed = Document.objects.get(title=flows.GOVERNMENT_AT_NUMBER)
+    assert signed.status == "signed" and signed.issuing_unit.name == "示范市人民政府"
+    assert signed.signer_names == [User.objects.get(username="fushizhang").person.name]
+    assert Document.objects.get(title=flows.RECEIPT_AT_INSTRUCT).receipt_number.startswith("收文〔")
+    assert TrailEntry.objects.filter(operation="submit").count() == 16
+    assert AuditRecord.objects.filter(action="flow.task_submitted").count() == 16
