@@ -8,12 +8,12 @@ import random
 import pytest
 
 from zhengtong.accounts.models import AdminRole, AdminRoleGrant
+from zhengtong.accounts.tests.factories import UserFactory
 from zhengtong.audit.models import AuditRecord
 from zhengtong.core.errors import Forbidden, ServiceError
 from zhengtong.documents.pdf import render
 from zhengtong.documents.tests.pdf_samples import notice
 from zhengtong.org.models import Duty
-from zhengtong.accounts.tests.factories import UserFactory
 from zhengtong.org.tests.factories import IdentityFactory, UnitFactory, builtin_duties, duty
 from zhengtong.seals import keys, services
 from zhengtong.seals.models import PlatformCA, SealUse, UnitSeal
