@@ -32,6 +32,12 @@ MAX_TERMS = 12
 COUNT_CAP = 10_000
 SNIPPET_SOURCE = 4_000  # characters of body + attachments kept for snippets
 SNIPPET = 120
+# characters of the body and of the attachments' text that are indexed: PostgreSQL refuses a tsvector over 1 MB, and
+# 50,000 characters of the most varied Chinese (random dictionary words) make 0.38 MB; a 公文 body is far shorter
+INDEX_TEXT = 50_000
+# newest first, as the index core_search_recent (migration 0003) runs on PostgreSQL (SQLite sorts NULL last in DESC)
+RECENT_ORDER = {"postgresql": "e.created_at DESC NULLS LAST, e.id DESC", "sqlite": "e.created_at DESC, e.id DESC"}
+BM25_WEIGHTS = "10.0, 10.0, 2.0, 1.0"  # title, number, body, attachments (FTS5 column order)
 
 
 @dataclass(frozen=True)
@@ -77,22 +83,34 @@ def _joined(text: str) -> str:
     return " ".join(tokens(text))
 
 
+def entry_fields(*, title: str, number: str = "", body: str = "", attachments: str = "") -> dict:
+    """The stored columns of one entry: the original text kept for display and snippets, and the jieba tokens."""
+    body, attachments = body or "", attachments or ""
+    return dict(title=(title or "")[:300], number=(number or "")[:200],
+                snippet_source=body[:SNIPPET_SOURCE] + ("\n" + attachments[:SNIPPET_SOURCE] if attachments else ""),
+                title_tokens=_joined(title), number_tokens=_joined(number), body_tokens=_joined(body[:INDEX_TEXT]),
+                attachment_tokens=_joined(attachments[:INDEX_TEXT]))
+
+
 def index(kind: str, object_id: int, *, unit_id: int | None, title: str, number: str = "", body: str = "",
           attachments: str = "", created_at: datetime | None = None) -> None:
     from zhengtong.core.models import SearchEntry
 
-    values = dict(unit_id=unit_id, title=title[:300], number=number[:200],
-                  snippet_source=(body or "")[:SNIPPET_SOURCE] + ("\n" + attachments[:SNIPPET_SOURCE] if attachments
-                                                                  else ""),
-                  title_tokens=_joined(title), number_tokens=_joined(number), body_tokens=_joined(body),
-                  attachment_tokens=_joined(attachments), created_at=created_at)
+    values = dict(entry_fields(title=title, number=number, body=body, attachments=attachments), unit_id=unit_id,
+                  created_at=created_at)
     entry, _ = SearchEntry.objects.update_or_create(kind=kind, object_id=object_id, defaults=values)
     if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM core_search_fts WHERE rowid = %s", [entry.pk])
-            cursor.execute("INSERT INTO core_search_fts (rowid, title, number, body, attachments) "
-                           "VALUES (%s, %s, %s, %s, %s)", [entry.pk, values["title_tokens"], values["number_tokens"],
-                                                           values["body_tokens"], values["attachment_tokens"]])
+        _fts_replace([(entry.pk, values)])
+
+
+def _fts_replace(entries) -> None:
+    """SQLite: (re)write the FTS5 rows of (entry id, columns) pairs; rowid is the entry's id."""
+    with connection.cursor() as cursor:
+        cursor.executemany("DELETE FROM core_search_fts WHERE rowid = %s", [(pk,) for pk, _ in entries])
+        cursor.executemany("INSERT INTO core_search_fts (rowid, title, number, body, attachments) "
+                           "VALUES (%s, %s, %s, %s, %s)",
+                           [(pk, v["title_tokens"], v["number_tokens"], v["body_tokens"], v["attachment_tokens"])
+                            for pk, v in entries])
 
 
 def remove(kind: str, object_id: int) -> None:
@@ -113,62 +131,104 @@ def query_terms(q: str) -> list[str]:
         raise ServiceError("search.invalid_query", f"检索词不能超过 {MAX_QUERY} 个字")
     terms: list[str] = []
     for chunk in q.split():
-        parts = TOKEN.findall(chunk.lower())
-        for part in parts:
-            for word in _jieba().cut(part, HMM=False):
-                if word not in terms:
-                    terms.append(word)
+        for part in TOKEN.findall(chunk.lower()):
+            for word in _jieba().cut(part):  # HMM on, as cut_for_search at index time (河长制 stays one word)
+                for term in _finest(word):
+                    if term not in terms:
+                        terms.append(term)
     if not terms:
         raise ServiceError("search.invalid_query", "检索词中没有可检索的文字或数字")
     return terms[:MAX_TERMS]
 
 
+def _finest(word: str) -> list[str]:
+    """A query word as the sub-words search mode emits for it when they cover it (食品安全 → 食品, 安全): the text
+    around a word can change how it is segmented, but its sub-words are emitted either way."""
+    subs = [s for s in _jieba().cut_for_search(word) if s != word and len(s) > 1]
+    covered = set()
+    for sub in subs:
+        start = word.find(sub)
+        while start >= 0:
+            covered.update(range(start, start + len(sub)))
+            start = word.find(sub, start + 1)
+    return subs if subs and len(covered) == len(word) else [word]
+
+
 def _allowed_sql(allowed) -> tuple[str, list]:
     if allowed is None:
         return "", []
-    sql, params = allowed.query.sql_with_params()
+    from django.core.exceptions import EmptyResultSet
+
+    try:
+        sql, params = allowed.query.sql_with_params()
+    except EmptyResultSet:  # e.g. QuerySet.none() or pk__in=[]: the caller may read nothing
+        return " AND 1 = 0", []
     return f" AND e.object_id IN ({sql})", list(params)
 
 
-def search(q: str, *, kinds: list[str], allowed=None, limit: int = 20, offset: int = 0) -> SearchPage:
+@dataclass
+class _Plan:
+    terms: list[str]
+    base: str  # FROM … WHERE …: the matching rows the caller may read
+    params: list
+    score: str
+    score_params: list
+    order: str
+
+
+def _plan(q: str, kinds: list[str], allowed) -> _Plan:
     terms = query_terms(q)
-    limit, offset = max(1, min(int(limit), 100)), max(0, min(int(offset), 10_000))
     allowed_sql, allowed_params = _allowed_sql(allowed)
-    kinds_sql = ", ".join(["%s"] * len(kinds))
+    kinds_sql = ", ".join(["%s"] * len(kinds)) or "NULL"
     # a single character is a token only where jieba left it alone (电 in 电力 is not): required with longer terms it
     # would lose matches, so it is dropped; a query of single characters only matches titles and numbers by substring
     words = [t for t in terms if len(t) > 1 or t.isascii()]
-    short = not words
-    terms = terms if short else words
-    if short:
+    if not words:
+        # the query's runs of characters as typed (示 教 → 示, 教; 函 → 函): TOKEN leaves no LIKE wildcard in them
+        terms = list(dict.fromkeys(TOKEN.findall(q.lower())))[:MAX_TERMS]
         where = " AND ".join(["(e.title LIKE %s OR e.number LIKE %s)"] * len(terms))
         like = [p for t in terms for p in (f"%{t}%", f"%{t}%")]
-        base = f"FROM core_searchentry e WHERE e.kind IN ({kinds_sql}) AND {where}{allowed_sql}"
-        params = [*kinds, *like, *allowed_params]
-        select = f"SELECT e.id, 1.0 AS score {base} ORDER BY e.created_at DESC, e.id DESC"
-    elif connection.vendor == "postgresql":
-        tsquery = " & ".join(terms)  # terms hold only letters, digits and CJK (TOKEN): nothing to escape
-        base = (f"FROM core_searchentry e WHERE e.kind IN ({kinds_sql}) "
-                f"AND e.document @@ to_tsquery('simple', %s){allowed_sql}")
-        params = [*kinds, tsquery, *allowed_params]
-        select = (f"SELECT e.id, ts_rank_cd(e.document, to_tsquery('simple', %s)) AS score {base} "
-                  "ORDER BY score DESC, e.created_at DESC NULLS LAST, e.id DESC")
-        params = [tsquery, *params]
-    else:
-        match = " AND ".join(f'"{t}"' for t in terms)
-        base = (f"FROM core_search_fts f JOIN core_searchentry e ON e.id = f.rowid WHERE core_search_fts MATCH %s "
-                f"AND e.kind IN ({kinds_sql}){allowed_sql}")
-        params = [match, *kinds, *allowed_params]
-        select = (f"SELECT e.id, -bm25(core_search_fts, 10.0, 10.0, 2.0, 1.0) AS score {base} "
-                  "ORDER BY score DESC, e.created_at DESC, e.id DESC")
-    count_params = params[1:] if connection.vendor == "postgresql" and not short else params
+        return _Plan(terms, f"FROM core_searchentry e WHERE e.kind IN ({kinds_sql}) AND {where}{allowed_sql}",
+                     [*kinds, *like, *allowed_params], "1.0", [], "e.created_at DESC, e.id DESC")
+    if connection.vendor == "postgresql":
+        tsquery = " & ".join(words)  # terms hold only letters, digits and CJK (TOKEN): nothing to escape
+        return _Plan(words, f"FROM core_searchentry e WHERE e.kind IN ({kinds_sql}) "
+                            f"AND e.document @@ to_tsquery('simple', %s){allowed_sql}",
+                     [*kinds, tsquery, *allowed_params], "ts_rank_cd(e.document, to_tsquery('simple', %s))",
+                     [tsquery], "score DESC, e.created_at DESC NULLS LAST, e.id DESC")
+    match = " AND ".join(f'"{t}"' for t in words)
+    return _Plan(words, f"FROM core_search_fts f JOIN core_searchentry e ON e.id = f.rowid "
+                        f"WHERE core_search_fts MATCH %s AND e.kind IN ({kinds_sql}){allowed_sql}",
+                 [match, *kinds, *allowed_params], f"-bm25(core_search_fts, {BM25_WEIGHTS})", [],
+                 "score DESC, e.created_at DESC, e.id DESC")
+
+
+def search(q: str, *, kinds: list[str], allowed=None, limit: int = 20, offset: int = 0) -> SearchPage:
+    plan = _plan(q, kinds, allowed)
+    limit, offset = max(1, min(int(limit), 100)), max(0, min(int(offset), 10_000))
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM (SELECT 1 {base} LIMIT {COUNT_CAP + 1}) capped", count_params)
+        cursor.execute(f"SELECT count(*) FROM (SELECT 1 {plan.base} LIMIT {COUNT_CAP + 1}) capped", plan.params)
         total = cursor.fetchone()[0]
-        cursor.execute(f"{select} LIMIT %s OFFSET %s", [*params, limit, offset])
-        rows = cursor.fetchall()
-    return SearchPage(total=min(total, COUNT_CAP), total_capped=total > COUNT_CAP, terms=terms,
-                      hits=_hits(rows, terms))
+        rows = []
+        if total > offset:
+            score, score_params, order = plan.score, plan.score_params, plan.order
+            if total > COUNT_CAP:
+                # more than COUNT_CAP matches: ranking them all costs seconds at a million rows, so the newest come
+                # first (an index walk that stops after the page); a narrower query brings ranking back
+                score, score_params, order = "0.0", [], RECENT_ORDER[connection.vendor]
+            cursor.execute(f"SELECT e.id, {score} AS score {plan.base} ORDER BY {order} LIMIT %s OFFSET %s",
+                           [*score_params, *plan.params, limit, offset])
+            rows = cursor.fetchall()
+    return SearchPage(total=min(total, COUNT_CAP), total_capped=total > COUNT_CAP, terms=plan.terms,
+                      hits=_hits(rows, plan.terms))
+
+
+def matching_ids(q: str, *, kinds: list[str], allowed=None) -> set[int]:
+    """Every object id search() would page through for q (no cap, no order): for recall measurements and tests."""
+    plan = _plan(q, kinds, allowed)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT e.object_id {plan.base}", plan.params)
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _hits(rows, terms: list[str]) -> list[Hit]:
@@ -213,11 +273,39 @@ def snippet(text: str, terms: list[str]) -> str:
     return ("…" if start else "") + highlight(piece, terms) + ("…" if start + SNIPPET < len(text) else "")
 
 
-def reindex_all(kind: str, rows) -> int:
-    """Bulk (re)build for one kind from (object_id, unit_id, title, number, body, attachments, created_at) tuples."""
+def reindex_all(kind: str, rows, *, batch: int = 500) -> int:
+    """Bulk (re)build for one kind from (object_id, unit_id, title, number, body, attachments, created_at) tuples:
+    per batch, the old entries of those objects are deleted and the new ones inserted in one statement each
+    (rather than one upsert per row). Run it in the caller's transaction or let each batch commit on its own."""
+    from django.db import transaction
+
+    from zhengtong.core.models import SearchEntry
+
     count = 0
-    for object_id, unit_id, title, number, body, attachments, created_at in rows:
-        index(kind, object_id, unit_id=unit_id, title=title, number=number, body=body, attachments=attachments,
-              created_at=created_at)
-        count += 1
+    chunk: list = []
+
+    def flush():
+        with transaction.atomic():
+            ids = [r[0] for r in chunk]
+            old = list(SearchEntry.objects.filter(kind=kind, object_id__in=ids).values_list("pk", flat=True))
+            if old and connection.vendor == "sqlite":
+                with connection.cursor() as cursor:
+                    cursor.executemany("DELETE FROM core_search_fts WHERE rowid = %s", [(pk,) for pk in old])
+            SearchEntry.objects.filter(pk__in=old).delete()
+            entries = SearchEntry.objects.bulk_create([
+                SearchEntry(kind=kind, object_id=object_id, unit_id=unit_id, created_at=created_at,
+                            **entry_fields(title=title, number=number, body=body, attachments=attachments))
+                for object_id, unit_id, title, number, body, attachments, created_at in chunk])
+            if connection.vendor == "sqlite":
+                _fts_replace([(e.pk, e.__dict__) for e in entries])
+
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= batch:
+            flush()
+            count += len(chunk)
+            chunk = []
+    if chunk:
+        flush()
+        count += len(chunk)
     return count

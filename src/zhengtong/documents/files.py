@@ -1,6 +1,6 @@
 """Attachments: the allowed types (by extension and by their first bytes), the size limit, and their text for search.
 
-Allowed: pdf, ofd (GB/T 33190), docx, xlsx, wps, png, jpg, tif. A file whose content does not match its extension is
+Allowed: pdf, ofd (GB/T 33190), docx, xlsx, wps, png, jpg, tif, gif. A file whose content does not match its extension is
 refused (a renamed .exe is not a .pdf). Text extraction is bounded and never raises: a file we cannot read has no
 text (it is still stored); its type was already checked.
 """
@@ -29,10 +29,28 @@ TYPES = {  # extension → (content type, a check of the content)
     "jpeg": ("image/jpeg", lambda d, z: d.startswith(b"\xff\xd8\xff")),
     "tif": ("image/tiff", lambda d, z: d[:4] in (b"II*\x00", b"MM\x00*")),
     "tiff": ("image/tiff", lambda d, z: d[:4] in (b"II*\x00", b"MM\x00*")),
+    "gif": ("image/gif", lambda d, z: d[:6] in (b"GIF87a", b"GIF89a")),
 }
-LABELS = "PDF、OFD、Word（.docx）、Excel（.xlsx）、WPS、图片（PNG/JPG/TIF）"
+LABELS = "PDF、OFD、Word（.docx）、Excel（.xlsx）、WPS、图片（PNG/JPG/TIF/GIF）"
 MAX_TEXT = 2_000_000  # characters kept for search per file
 MAX_UNPACKED = 500 * 1024 * 1024  # a zip whose members unpack beyond this is not read (zip bombs)
+MAX_RATIO = 200  # nor one with a large member compressed more than this (XML packs ~10:1, a bomb ~1000:1)
+
+
+class UnsafeZip(ValueError):
+    """A zip that would unpack to far more than its size: not read."""
+
+
+def open_zip(data: bytes) -> zipfile.ZipFile:
+    """The zip, once its directory shows no bomb (declared sizes; zipfile stops reading a member at its declared
+    size, so a lying header cannot unpack more than this allows)."""
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    infos = archive.infolist()
+    if sum(i.file_size for i in infos) > MAX_UNPACKED or any(
+            i.file_size > 10 * 1024 * 1024 and i.file_size > MAX_RATIO * max(i.compress_size, 1) for i in infos):
+        archive.close()
+        raise UnsafeZip("unpacks too large")
+    return archive
 
 
 def max_bytes() -> int:
@@ -91,13 +109,6 @@ def extract_text(filename: str, data: bytes) -> str:
     return text[:MAX_TEXT]
 
 
-def _safe_zip(data: bytes) -> zipfile.ZipFile:
-    archive = zipfile.ZipFile(io.BytesIO(data))
-    if sum(i.file_size for i in archive.infolist()) > MAX_UNPACKED:
-        raise ValueError("unpacks too large")
-    return archive
-
-
 def _pdf_text(data: bytes) -> str:
     from pypdf import PdfReader
 
@@ -115,7 +126,7 @@ def _pdf_text(data: bytes) -> str:
 def _docx_text(data: bytes) -> str:
     import docx
 
-    _safe_zip(data).close()
+    open_zip(data).close()
     document = docx.Document(io.BytesIO(data))
     parts = [p.text for p in document.paragraphs]
     for table in document.tables:
@@ -126,17 +137,20 @@ def _docx_text(data: bytes) -> str:
 def _xlsx_text(data: bytes) -> str:
     from openpyxl import load_workbook
 
-    _safe_zip(data).close()
+    open_zip(data).close()
     workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     parts, size = [], 0
-    for sheet in workbook.worksheets:
-        for row in sheet.iter_rows(values_only=True):
-            line = " ".join(str(v) for v in row if v not in (None, ""))
-            if line:
-                parts.append(line)
-                size += len(line)
-            if size > MAX_TEXT:
-                return "\n".join(parts)
+    try:
+        for sheet in workbook.worksheets:
+            for row in sheet.iter_rows(values_only=True):
+                line = " ".join(str(v) for v in row if v not in (None, ""))
+                if line:
+                    parts.append(line)
+                    size += len(line)
+                if size > MAX_TEXT:
+                    return "\n".join(parts)
+    finally:
+        workbook.close()  # read-only workbooks keep the archive open until closed
     return "\n".join(parts)
 
 
@@ -148,7 +162,7 @@ def _ofd_text(data: bytes) -> str:
     import html
 
     parts = []
-    with _safe_zip(data) as archive:
+    with open_zip(data) as archive:
         for name in sorted(n for n in archive.namelist() if n.lower().endswith("content.xml")):
             for match in TEXT_CODE.finditer(archive.read(name)):
                 parts.append(html.unescape(match.group(1).decode("utf-8", "replace")))

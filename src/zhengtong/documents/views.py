@@ -142,6 +142,7 @@ def detail(request, pk: int):
     return render(request, "documents/detail.html", {
         "document": document, "task": task, "versions": versions,
         "recipients": list(document.recipients.select_related("unit")),
+        "copies": list(document.recipients.filter(kind="copy").select_related("unit")),
         "attachments": list(document.attachments.all()), "joint": list(document.joint_issuers.select_related("unit")),
         "dispatches": list(document.dispatches.select_related("unit"))})
 

@@ -140,9 +140,13 @@ def submit_form(task: Task, *, with_candidates: bool = False) -> dict | None:
                 if (name, identity.pk) not in seen:
                     seen.add((name, identity.pk))
                     candidates.append({"node_name": name, "identity_id": identity.pk, "name": identity.person.name,
-                                       "unit": identity.unit.name,
+                                       "unit": identity.unit.name, "unit_id": identity.unit_id,
                                        "department": identity.department.name if identity.department_id else "",
                                        "title": identity.title})
+    units = {c["unit_id"] for c in candidates}
     return {"routes": _route_options(node), "chosen": chosen, "chosen_label": "、".join(dict.fromkeys(chosen)),
             "multi": any(multi for _, is_chosen, multi, _ in nodes if is_chosen),
-            "opinion_required": engine.node_extensions(spec).opinion_required, "candidates": candidates}
+            "opinion_required": engine.node_extensions(spec).opinion_required, "candidates": candidates,
+            # the organisation picker searches the one unit all candidates are in (a 市政府 document's 签发 is
+            # chosen among the 市政府's leaders, not the drafting office's); several units: no limit
+            "scope_unit": units.pop() if len(units) == 1 else ""}

@@ -93,7 +93,7 @@ def task_page(request, task_id: int):
     mine = task.status == Task.Status.OPEN and person is not None and task.assignee.person_id == person.pk
     if mine and task.opened_at is None:
         task = services.open_task(request.user, task)  # 打开: from now on the sender can no longer 撤回
-    form = selectors_ops.submit_form(task) if mine and task.kind == Task.Kind.TODO else None
+    form = selectors_ops.submit_form(task, with_candidates=True) if mine and task.kind == Task.Kind.TODO else None
     error, values = "", {"opinion": "", "route": "", "next_handlers": ""}
     if request.method == "POST":
         if form is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import tempfile
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -20,9 +21,17 @@ def master_key() -> bytes:
         return key
     path = settings.DATA_DIR / "seal_master_key"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # written whole to a private temp file, then linked into place: a concurrent process never reads a
+        # half-written key, and if two race, the first link wins and both read its key
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".seal_master_key.")
         with os.fdopen(fd, "wb") as handle:
             handle.write(base64.b64encode(AESGCM.generate_key(bit_length=256)))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
     return base64.b64decode(path.read_bytes())
 
 

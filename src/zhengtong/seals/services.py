@@ -10,10 +10,12 @@
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import io
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -32,6 +34,18 @@ log = logging.getLogger(__name__)
 PLATFORM = "政通平台"
 BYTES_RESERVED = 12288  # /Contents in hex digits: the CMS with timestamp is ~3 KB
 MAX_VERIFY_BYTES = 200 * 1024 * 1024
+
+
+def _off_loop(fn):
+    """pyHanko's synchronous API runs asyncio.run() inside; where this thread already runs an event loop (an ASGI
+    server, a test process driving a browser) that fails, so the call moves to a worker thread. Only pure
+    computation goes there: no database access (another thread has another connection)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn).result()
 
 
 def _deny(actor, code: str, message: str, obj=None) -> Forbidden:
@@ -158,7 +172,7 @@ _context_cache: dict = {}
 
 def _signer_parts(ca: PlatformCA):
     """The time stamper and the trust material, decrypted/parsed once per CA and CRL revision."""
-    key = (ca.pk, ca.crl_number)
+    key = (ca.pk, ca.crl_number, hashlib.sha256(ca.certificate_pem.encode()).hexdigest())
     cached = _context_cache.get(key)
     if cached is None:
         from asn1crypto import keys as asn1_keys
@@ -232,8 +246,8 @@ def seal_pdf(actor, seal: UnitSeal, pdf: bytes, *, page: int, box: tuple[float, 
                                    new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=page,
                                                                       box=tuple(round(v) for v in box)))
     try:
-        out = pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), output=io.BytesIO(),
-                                  bytes_reserved=BYTES_RESERVED).getvalue()
+        out = _off_loop(lambda: pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), output=io.BytesIO(),
+                                                    bytes_reserved=BYTES_RESERVED).getvalue())
     except Exception as exc:  # a PDF pyHanko cannot extend: say so, never a 500
         log.warning("sealing failed: %s", exc)
         raise ServiceError("seals.pdf_invalid", "该文件无法用印（不是有效的 PDF 或已损坏）") from exc
@@ -310,9 +324,10 @@ def verify_pdf(data: bytes) -> Verification:
         if not embedded:
             return Verification(False, False, recorded, problems=["文件中没有电子印章"])
         all_ok = True
-        for sig in embedded:
-            status = validate_pdf_signature(sig, signer_validation_context=_validation_context(parts),
-                                            ts_validation_context=_validation_context(parts))
+        statuses = _off_loop(lambda: [validate_pdf_signature(sig, signer_validation_context=_validation_context(parts),
+                                                             ts_validation_context=_validation_context(parts))
+                                      for sig in embedded])
+        for sig, status in zip(embedded, statuses, strict=True):
             ts = status.timestamp_validity
             canonical = _canonical_contents(data, sig)
             ok = bool(status.bottom_line and canonical and ts is not None and ts.valid and ts.intact and ts.trusted)

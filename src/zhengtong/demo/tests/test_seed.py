@@ -30,9 +30,19 @@ def people_snapshot():
 
 
 def wipe():
+    from zhengtong.core.models import SearchEntry
+    from zhengtong.documents.models import Document, NumberEntry, NumberSequence
     from zhengtong.flow.models import ProcessInstance
+    from zhengtong.seals.models import PlatformCA, SealUse, UnitSeal
 
-    ProcessInstance.objects.all().delete()  # the demo's documents under way (tasks and trail go with them)
+    NumberEntry.objects.all().delete()
+    NumberSequence.objects.all().delete()
+    Document.objects.all().delete()  # the demo's documents under way, then their flows (tasks and trail go along)
+    ProcessInstance.objects.all().delete()
+    SearchEntry.objects.all().delete()
+    SealUse.objects.all().delete()
+    UnitSeal.objects.all().delete()
+    PlatformCA.objects.all().delete()
     Notice.objects.all().delete()
     Group.objects.all().delete()
     Role.objects.all().delete()

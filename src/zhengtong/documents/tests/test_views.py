@@ -56,7 +56,7 @@ def test_the_three_administrators_read_no_documents(client, city):
     client.force_login(user)
     document = Document.objects.get(title=flows.DISPATCH_AT_REVIEW)
     assert client.get(f"/documents/{document.pk}/").status_code == 404
-    assert client.get("/api/v1/documents/%d" % document.pk).status_code == 404
+    assert client.get(f"/api/v1/documents/{document.pk}").status_code == 404
 
 
 def test_the_clerk_numbers_seals_and_dispatches_from_the_task_page(client, city):

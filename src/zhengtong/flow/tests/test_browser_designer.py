@@ -133,8 +133,8 @@ def test_unit_admin_modifies_the_dispatch_flow_in_the_designer_and_it_runs(page,
     assert panel.locator("input[name=op][value=transfer]").is_checked()
     click_node(page, "office_review")
     assert panel.locator("#prop-assignment [data-field=rule]").input_value() == "chosen"
-    assert panel.locator("#prop-candidates .rule-row").count() == 1
-    assert panel.locator("#prop-candidates [data-field=duty]").input_value() == "dept_head"
+    assert panel.locator("#prop-candidates .rule-row").count() == 3  # 处室负责人, 主要负责人, 分管领导 of the unit
+    assert panel.locator("#prop-candidates [data-field=duty]").first.input_value() == "dept_head"
     screenshot(page, "designer-desktop")
 
     # 启用此版本 → the list, the unit's version active
