@@ -36,6 +36,7 @@ test-fast: $(STAMP) $(FONTS)
 
 bench: $(STAMP) $(FONTS)
 	$(PY) bench/run.py
+	$(PY) bench/documents_bench.py
 
 screenshots: $(STAMP) $(FONTS)
 	SHOTS_DIR=var/screenshots $(PY) -m pytest -q -n 2 --dist loadfile -m browser $(PYTEST_ARGS)
