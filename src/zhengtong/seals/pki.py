@@ -1,20 +1,14 @@
-"""Certificates and the seal image: the platform root (ECDSA P-256), seal certificates (P-256, the unit in O/OU/CN),
-the time-stamping certificate (RSA-2048: pyHanko's in-process time stamper signs with RSA), the CRL, and a red
-round seal drawn with Pillow (unit name on the arc, five-pointed star)."""
+"""Certificates: the platform root (ECDSA P-256), seal certificates (P-256, the unit in O/OU/CN), the time-stamping
+certificate (RSA-2048: pyHanko's in-process time stamper signs with RSA only) and the CRL."""
 from __future__ import annotations
 
 import datetime as dt
-import io
-import math
-from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-SEAL_RED = (230, 0, 18, 255)
-SEAL_MM = 42.0
 SEAL_YEARS = 5
 
 
@@ -90,52 +84,3 @@ def make_crl(root_key, root: x509.Certificate, revoked: list[tuple[int, dt.datet
             x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when)
             .add_extension(x509.CRLReason(x509.ReasonFlags.key_compromise), critical=False).build())
     return builder.sign(root_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
-
-
-def _font_path() -> tuple[str, int]:
-    for path, index in (("/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc", 2),
-                        ("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc", 2)):
-        if Path(path).exists():
-            return path, index
-    from django.conf import settings
-
-    return str(Path(settings.FONT_DIR) / "FandolSong-Bold.ttf"), 0
-
-
-def draw_seal(unit: str, caption: str = "", dpi: int = 300) -> bytes:
-    """A 42 mm red round seal as a transparent PNG: ring, star, the unit name clockwise on the upper arc."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    ss = 2
-    size = round(SEAL_MM / 25.4 * dpi) * ss
-    img = Image.new("RGBA", (size, size), (255, 255, 255, 0))
-    draw = ImageDraw.Draw(img)
-    c, ring = size / 2, size * 0.035
-    draw.ellipse([ring / 2, ring / 2, size - ring / 2, size - ring / 2], outline=SEAL_RED, width=round(ring))
-    r_out, r_in = size * 0.17, size * 0.17 * 0.382
-    points = []
-    for i in range(10):
-        angle = -math.pi / 2 + i * math.pi / 5
-        r = r_out if i % 2 == 0 else r_in
-        points.append((c + r * math.cos(angle), c + r * math.sin(angle)))
-    draw.polygon(points, fill=SEAL_RED)
-    path, index = _font_path()
-    n = len(unit)
-    font_px = round(size * (0.13 if n <= 12 else 0.11 if n <= 16 else 0.09))
-    font = ImageFont.truetype(path, font_px, index=index)
-    span = min(250.0, (26.0 if n <= 12 else 20.0 if n <= 16 else 15.5) * n)
-    r_text = c - ring * 1.8 - font_px * 0.8
-    for i, ch in enumerate(unit):
-        theta = -span / 2 + span * (i + 0.5) / n
-        glyph = Image.new("RGBA", (font_px * 2, font_px * 2), (255, 255, 255, 0))
-        ImageDraw.Draw(glyph).text((font_px, font_px), ch, font=font, fill=SEAL_RED, anchor="mm")
-        glyph = glyph.rotate(-theta, resample=Image.BICUBIC)
-        t = math.radians(theta)
-        x, y = c + r_text * math.sin(t), c - r_text * math.cos(t)
-        img.alpha_composite(glyph, (round(x - font_px), round(y - font_px)))
-    if caption:  # e.g. 公文专用章, horizontally under the star
-        small = ImageFont.truetype(path, round(size * 0.08), index=index)
-        draw.text((c, c + size * 0.26), caption, font=small, fill=SEAL_RED, anchor="mm")
-    out = io.BytesIO()
-    img.resize((size // ss, size // ss), Image.LANCZOS).save(out, format="PNG", optimize=True)
-    return out.getvalue()
