@@ -23,6 +23,7 @@ from zhengtong.flow.api_reading import phrases_router as flow_phrases_router
 from zhengtong.flow.api_reading import reading_instances_router as flow_reading_instances_router
 from zhengtong.flow.api_reading import reading_tasks_router as flow_reading_tasks_router
 from zhengtong.org.api import router as org_router
+from zhengtong.seals.api import router as seals_router
 
 log = logging.getLogger(__name__)
 
@@ -93,3 +94,4 @@ api.add_router("/phrases", flow_phrases_router)
 api.add_router("/", flow_admin_router)
 api.add_router("/documents", documents_router)
 api.add_router("/search", documents_search_router)
+api.add_router("/seals", seals_router)

@@ -144,8 +144,8 @@ def _self_signed_inside(sig) -> bool:
 def check(data: bytes, trust: Trust) -> list[Checked]:
     """Validate every signature in `data` (raises on an unreadable file: the caller maps that to 无效)."""
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
 
     reader = PdfFileReader(io.BytesIO(data), strict=False)
     embedded = reader.embedded_signatures
