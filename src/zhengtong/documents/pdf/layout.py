@@ -122,7 +122,7 @@ def em_top(index: int) -> float:
 
 def baseline(index: int, size: float = BODY_SIZE) -> float:
     """PDF y of the baseline of grid line `index` for type of `size` centred on the 3号 line's em box."""
-    return PAGE_H - em_top(index) - (size - BODY_SIZE) / 2 - EM_ASCENT * size
+    return PAGE_H - em_top(index) + (size - BODY_SIZE) / 2 - EM_ASCENT * size  # larger type reaches above
 
 
 def line_at_or_below(distance_from_top: float) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 
+from zhengtong.documents.pdf.head import MARK_TOP, RED, SEPARATOR_GAP
 from zhengtong.documents.pdf.layout import (
     BLOCK_H,
     BLOCK_W,
@@ -21,7 +22,7 @@ from zhengtong.documents.pdf.layout import (
     TITLE_SIZE,
     TOP,
 )
-from zhengtong.documents.pdf.render import FOLIO_GAP, MARK_TOP, RED, SEPARATOR_GAP
+from zhengtong.documents.pdf.render import FOLIO_GAP
 
 
 def measure(pdf: bytes) -> dict:
@@ -119,6 +120,8 @@ def check(report: dict) -> list[str]:
             x0s = ln["x0s"]
             # ink right edge: a squeezed closing punctuation mark at the end occupies half a cell
             right = x0s[-1] + (CELL - BODY_SIZE) / 2 / MM + (cell / 2 if ln["text"][-1] in SQUEEZABLE else cell)
+            if ln["text"][-1].isascii():  # a half-width digit or letter ends where its own advance ends
+                right = ln["right_mm"]
             if right > block_right + 1.0:
                 fails.append(f"p{n} line at {ln['top_mm']} overflows the block ({right:.2f} mm)")
             regular = ln["cjk"] == ln["n"] and all(abs(b - a - cell) < 0.05 for a, b in zip(x0s, x0s[1:], strict=False))
@@ -162,3 +165,58 @@ def check(report: dict) -> list[str]:
         for r in black[1:-1]:
             near("版记 inner rule width", r["width_mm"], 0.25, 0.02)
     return fails
+
+
+def glyph_boxes(pdf: bytes) -> list[list[dict]]:
+    """Per page, every glyph with its em box in mm from the page's top-left (from the baseline and the size), its
+    font (subset prefix removed) and whether it is red."""
+    import pdfplumber
+
+    pages = []
+    with pdfplumber.open(io.BytesIO(pdf)) as opened:
+        for page in opened.pages:
+            h = float(page.height)
+            out = []
+            for ch in page.chars:
+                if not ch["text"].strip():
+                    continue
+                top = (h - ch["matrix"][5] - EM_ASCENT * ch["size"]) / MM
+                out.append({"text": ch["text"], "size": round(ch["size"], 2), "top": top,
+                            "bottom": top + ch["size"] / MM, "x0": ch["x0"] / MM, "x1": ch["x1"] / MM,
+                            "font": ch["fontname"].split("+")[-1],
+                            "red": tuple(ch.get("non_stroking_color") or ()) == RED})
+            pages.append(out)
+    return pages
+
+
+def text_lines(glyphs: list[dict], size: float = BODY_SIZE) -> list[dict]:
+    """Glyphs of one size grouped into lines by em top: {"top", "bottom", "x0", "x1", "text", "glyphs"}."""
+    rows: dict[float, list[dict]] = {}
+    for g in glyphs:
+        if abs(g["size"] - size) < 0.1:
+            rows.setdefault(round(g["top"], 1), []).append(g)
+    lines = []
+    for top in sorted(rows):
+        gs = sorted(rows[top], key=lambda g: g["x0"])
+        lines.append({"top": gs[0]["top"], "bottom": gs[0]["bottom"], "x0": gs[0]["x0"], "x1": gs[-1]["x1"],
+                      "text": "".join(g["text"] for g in gs), "glyphs": gs})
+    return lines
+
+
+def find_line(lines: list[dict], fragment: str) -> dict:
+    return next(ln for ln in lines if fragment in ln["text"])
+
+
+def page_lines(pdf: bytes) -> list[dict]:
+    """All straight lines drawn, per page: y (mm from the top), x0/x1 (mm), width (mm), red, page (0-based)."""
+    import pdfplumber
+
+    out = []
+    with pdfplumber.open(io.BytesIO(pdf)) as opened:
+        for number, page in enumerate(opened.pages):
+            h = float(page.height)
+            for ln in page.lines:
+                out.append({"page": number, "y": (h - ln["y0"]) / MM, "x0": ln["x0"] / MM, "x1": ln["x1"] / MM,
+                            "width": ln["linewidth"] / MM,
+                            "red": tuple(ln.get("stroking_color") or ()) == RED})
+    return out
