@@ -45,15 +45,44 @@ class Trust:
                                  revocation_mode="require")
 
 
-def make_trust(root_der: bytes, tsa_der: bytes, tsa_key_der: bytes, crl_der: bytes) -> Trust:
+def _platform_timestamper(tsa_cert, tsa_key_der: bytes):
+    """pyHanko's DummyTimeStamper is a complete in-process RFC 3161 issuer (nonce, ESS signing-certificate, system
+    clock) despite its name, but it parses its RSA key again for every token — ~40 ms of OpenSSL's RSA key check,
+    most of the cost of 用印. This one keeps the parsed key. (It overrides a private method: pyHanko is pinned.)"""
+    from asn1crypto import cms, core
     from asn1crypto import keys as asn1_keys
-    from asn1crypto import x509 as asn1_x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+    from pyhanko.sign.general import as_signing_certificate, get_pyca_cryptography_hash, simple_cms_attribute
     from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
-    # DummyTimeStamper is a complete in-process RFC 3161 issuer (nonce, ESS signing-certificate, system clock)
-    # despite its name; without `tsa_cert` roots it embeds only the TSA certificate
-    stamper = DummyTimeStamper(tsa_cert=asn1_x509.Certificate.load(tsa_der),
-                               tsa_key=asn1_keys.PrivateKeyInfo.load(tsa_key_der))
+    class PlatformTimeStamper(DummyTimeStamper):
+        def __init__(self):
+            super().__init__(tsa_cert=tsa_cert, tsa_key=asn1_keys.PrivateKeyInfo.load(tsa_key_der))
+            self._key = serialization.load_der_private_key(tsa_key_der, password=None)
+
+        def _sign_tst_info(self, tst_info_data, md_algorithm, dt):
+            # the parent's method, with the key parsed once
+            digest = hashes.Hash(get_pyca_cryptography_hash(md_algorithm))
+            digest.update(tst_info_data)
+            signed_attrs = cms.CMSAttributes([
+                simple_cms_attribute("content_type", "tst_info"),
+                simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
+                simple_cms_attribute("signing_certificate", as_signing_certificate(self.tsa_cert)),
+                simple_cms_attribute("message_digest", digest.finalize()),
+            ])
+            signature = self._key.sign(signed_attrs.dump(), PKCS1v15(),
+                                       get_pyca_cryptography_hash(md_algorithm.upper()))
+            return signature, signed_attrs
+
+    return PlatformTimeStamper()
+
+
+def make_trust(root_der: bytes, tsa_der: bytes, tsa_key_der: bytes, crl_der: bytes) -> Trust:
+    from asn1crypto import x509 as asn1_x509
+
+    # without `certs_to_embed` the token carries only the TSA certificate, no root copy (see _self_signed_inside)
+    stamper = _platform_timestamper(asn1_x509.Certificate.load(tsa_der), tsa_key_der)
     return Trust(root=asn1_x509.Certificate.load(root_der), crl=crl_der, timestamper=stamper)
 
 

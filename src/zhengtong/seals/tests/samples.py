@@ -41,7 +41,7 @@ def notice_pdf(unit: str = "示范市人民政府", pages: int = 3) -> tuple[byt
         c.setFont(font, 16)
         y = height - 80 * MM
         for line in range(12):
-            c.drawString(28 * MM, y, f"第{number}页第{line + 1}行：各单位要切实提高思想认识，加强组织领导，明确责任分工。")
+            c.drawString(28 * MM, y, f"（{line + 1}）各单位要切实提高思想认识，加强组织领导。")
             y -= 9 * MM
         c.drawCentredString(width / 2, 15 * MM, f"— {number} —")
         if number < pages:
