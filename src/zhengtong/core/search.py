@@ -163,6 +163,10 @@ def _allowed_sql(allowed) -> tuple[str, list]:
         sql, params = allowed.query.sql_with_params()
     except EmptyResultSet:  # e.g. QuerySet.none() or pk__in=[]: the caller may read nothing
         return " AND 1 = 0", []
+    if connection.vendor == "postgresql":
+        # evaluated once (an InitPlan) and probed through the (kind, object_id) index: with `IN (subquery)` the planner
+        # guessed the readable set's size badly and hashed a million-row scan of it for some words (25 s, measured)
+        return f" AND e.object_id = ANY(ARRAY({sql}))", list(params)
     return f" AND e.object_id IN ({sql})", list(params)
 
 
@@ -206,21 +210,27 @@ def _plan(q: str, kinds: list[str], allowed) -> _Plan:
 def search(q: str, *, kinds: list[str], allowed=None, limit: int = 20, offset: int = 0) -> SearchPage:
     plan = _plan(q, kinds, allowed)
     limit, offset = max(1, min(int(limit), 100)), max(0, min(int(offset), 10_000))
+    order = plan.order.replace("e.", "m.")
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM (SELECT 1 {plan.base} LIMIT {COUNT_CAP + 1}) capped", plan.params)
-        total = cursor.fetchone()[0]
-        rows = []
-        if total > offset:
-            score, score_params, order = plan.score, plan.score_params, plan.order
-            if total > COUNT_CAP:
-                # more than COUNT_CAP matches: ranking them all costs seconds at a million rows, so the newest come
-                # first (an index walk that stops after the page); a narrower query brings ranking back
-                score, score_params, order = "0.0", [], RECENT_ORDER[connection.vendor]
-            cursor.execute(f"SELECT e.id, {score} AS score {plan.base} ORDER BY {order} LIMIT %s OFFSET %s",
-                           [*score_params, *plan.params, limit, offset])
+        # one pass: at most COUNT_CAP + 1 matches, each scored once, counted and ranked together (a separate
+        # count would find every match a second time)
+        cursor.execute(f"SELECT m.id, m.score, count(*) OVER () FROM (SELECT e.id, e.created_at, {plan.score} AS score "
+                       f"{plan.base} LIMIT {COUNT_CAP + 1}) m ORDER BY {order} LIMIT %s OFFSET %s",
+                       [*plan.score_params, *plan.params, limit, offset])
+        rows = cursor.fetchall()
+        if rows:
+            total = rows[0][2]
+        else:  # past the last page (or nothing matched): the count alone
+            cursor.execute(f"SELECT count(*) FROM (SELECT 1 {plan.base} LIMIT {COUNT_CAP + 1}) capped", plan.params)
+            total = cursor.fetchone()[0]
+        if total > COUNT_CAP:
+            # more than COUNT_CAP matches: ranking them all costs seconds at a million rows, so the newest come first
+            # (an index walk that stops after the page); a narrower query brings ranking back
+            cursor.execute(f"SELECT e.id, 0.0 AS score, 0 {plan.base} ORDER BY {RECENT_ORDER[connection.vendor]} "
+                           "LIMIT %s OFFSET %s", [*plan.params, limit, offset])
             rows = cursor.fetchall()
     return SearchPage(total=min(total, COUNT_CAP), total_capped=total > COUNT_CAP, terms=plan.terms,
-                      hits=_hits(rows, plan.terms))
+                      hits=_hits([(r[0], r[1]) for r in rows], plan.terms))
 
 
 def matching_ids(q: str, *, kinds: list[str], allowed=None) -> set[int]:
