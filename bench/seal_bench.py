@@ -114,14 +114,14 @@ def run(runs: int, keep: Path | None) -> tuple[list[str], dict]:
 
 
 def write(rows: list[str], runs: int, database: str, figures: dict) -> None:
-    import pyhanko
+    from importlib.metadata import version
 
     block = "\n".join([
         BEGIN,
         "### 电子印章（bench/seal_bench.py）",
         "",
-        f"{runs} 次，{platform.machine()}，{os.cpu_count()} CPU，Python {platform.python_version()}，pyHanko "
-        f"{pyhanko.__version__}，数据库 {database}；样本为 reportlab 生成的 3 页通知，印模 PNG {figures['image_kb']:.0f} KB"
+        f"{runs} 次，{platform.machine()}，{os.cpu_count()} CPU（测量时 1 分钟负载 {os.getloadavg()[0]:.1f}），Python {platform.python_version()}，pyHanko "
+        f"{version('pyHanko')}，数据库 {database}；样本为 reportlab 生成的 3 页通知，印模 PNG {figures['image_kb']:.0f} KB"
         "（每次用印嵌入一份）。单位 ms。",
         "",
         "| 操作 | p50 | p95 | 同次测得的下限 (p50) | 目标 |",

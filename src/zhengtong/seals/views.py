@@ -33,9 +33,10 @@ def verify(request):
         else:
             result = services.verify_pdf(data, actor=request.user, reference=f"upload:{name[:60]}")
     status = 400 if error else 200
+    unit_admin = (selectors.manageable_seals(request.user) is not None
+                  and not has_admin_role(request.user, AdminRole.SECURITY))
     return render(request, "seals/verify.html", {"result": result, "error": error, "filename": name,
-                                                 "manages": selectors.manageable_seals(request.user) is not None},
-                  status=status)
+                                                 "manages": unit_admin}, status=status)
 
 
 @login_required
