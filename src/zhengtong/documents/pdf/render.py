@@ -210,7 +210,7 @@ def render(doc: PdfDocument) -> RenderResult:
     buffer = io.BytesIO()
     c = canvas.Canvas(buffer, pagesize=(PAGE_W, PAGE_H), pageCompression=1, initialFontName="fang",
                       initialFontSize=BODY_SIZE)  # not Helvetica: no unembedded font in the file
-    record = "字体：" + "；".join(f"{style}={name}" for style, name in used.items())
+    record = fonts.record()
     c.setTitle(doc.title)
     c.setAuthor("、".join(doc.signature))
     c.setSubject(record)  # R2.4: which fonts stand in for 方正小标宋/仿宋_GB2312

@@ -387,3 +387,17 @@ def test_render_examples_for_docs(tmp_path):
         subprocess.run(["pdftoppm", "-r", "80", "-png", "-f", str(page), "-l", str(page), "-singlefile",
                         str(source), str(target / name)], check=True)
         assert (target / f"{name}.png").stat().st_size > 10_000
+
+
+def test_r2_2_line_breaking_keeps_half_width_runs_and_obeys_bi_tou_wei():
+    """避头尾: no line starts with closing punctuation or ends with opening punctuation; "0000-12345678" stays whole."""
+    from zhengtong.documents.pdf.layout import NO_END, NO_START, break_runs
+
+    text = ("联系人：市数据局数据资源科张明，联系电话：0000-12345678。" * 3 + "各部门要“高效办成一件事”。" * 6)
+    lines = break_runs([("fang", text)])
+    assert "".join(g.ch for ln in lines for g in ln.glyphs) == text
+    for ln in lines:
+        assert ln.glyphs[0].ch not in NO_START and ln.glyphs[-1].ch not in NO_END
+        assert sum(g.em for g in ln.glyphs) <= 28 - ln.indent + 0.5 * sum(g.ch in SQUEEZABLE for g in ln.glyphs)
+    joined = ["".join(g.ch for g in ln.glyphs) for ln in lines]
+    assert all("0000-12345678" in j or not any(d in j for d in ("0000-", "-1234")) for j in joined)
