@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_numbers
 
 app_name = "documents"
 urlpatterns = [
@@ -8,6 +8,7 @@ urlpatterns = [
     path("new/", views.new_document, name="new"),
     path("register/", views.register_incoming, name="register"),
     path("search/", views.search, name="search"),
+    path("numbers/", views_numbers.number_register, name="numbers"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/act/", views.act, name="act"),
     path("<int:pk>/versions/", views.versions, name="versions"),

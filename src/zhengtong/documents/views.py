@@ -12,14 +12,14 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from zhengtong.audit.services import record
+from zhengtong.audit.services import record, security_event
 from zhengtong.core.errors import NotFound, ServiceError
 from zhengtong.flow.models import Task
-from zhengtong.org.models import Duty
 
 from . import selectors, services
 from .api import document_pdf, verification_of
 from .models import Classification, Direction, DocKind, Orientation, Urgency
+from .selectors_pages import doc_clerk_unit_ids
 
 TABS = [("outgoing", "发文"), ("incoming", "收文"), ("memo", "签报")]
 
@@ -32,8 +32,7 @@ def _readable_or_404(user, pk):
 
 
 def _is_clerk(user) -> bool:
-    person = getattr(user, "person", None)
-    return bool(person and person.identities.filter(active=True, duty__code=Duty.DOC_CLERK).exists())
+    return bool(doc_clerk_unit_ids(user))
 
 
 def _ids(raw: str) -> list[int]:
@@ -106,7 +105,10 @@ def new_document(request):
 @require_http_methods(["GET", "POST"])
 def register_incoming(request):
     if not _is_clerk(request.user):
-        return render(request, "flow/denied.html", {"message": "只有收发员可以登记收文。"}, status=403)
+        security_event("permission.denied", user=request.user, outcome="denied",
+                       detail={"code": "document.register_not_clerk"})
+        return render(request, "flow/denied.html", {"message": "只有收发员可以登记收文。", "area": "收文登记"},
+                      status=403)
     values = {k: request.POST.get(k, "").strip() for k in ("title", "doc_kind", "source_unit", "source_unit_name",
                                                            "source_number", "urgency", "classification", "body")}
     if request.method == "POST":
@@ -252,6 +254,8 @@ def act(request, pk: int):
             if "main_recipients" in post:
                 changes["main_recipients"] = _ids(post["main_recipients"])
                 changes["copy_recipients"] = _ids(post.get("copy_recipients", ""))
+            if "main_recipients_text" in post:
+                changes["main_recipients_text"] = post["main_recipients_text"].strip()
             services.update_document(request.user, document, comment=post.get("comment", ""), **changes)
         elif action == "number":
             reuse = post.get("reuse_seq", "")

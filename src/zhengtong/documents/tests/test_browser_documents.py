@@ -27,6 +27,25 @@ def main_identity(username):
         is_main=True)
 
 
+class DocDesk(Desk):
+    """The flow's desk; the page's own title is `h1.page-title` (the body editor may hold headings of its own)."""
+
+    def open_from_todo(self, task: Task):
+        self.page.context.clear_cookies()
+        self.login(task.assignee.person.user.username)
+        self.page.goto(f"{self.url}/tasks/")
+        row = self.page.locator("table.flow-list tbody tr", has_text=task.instance.title).first
+        assert task.node_name in row.inner_text()
+        row.locator("a").first.click()
+        self.page.wait_for_load_state("networkidle")
+        assert self.page.locator("h1.page-title").inner_text() == task.instance.title
+
+
+def fits(pg) -> bool:
+    """Nothing on the page is wider than the phone."""
+    return pg.evaluate("document.documentElement.scrollWidth") <= pg.viewport_size["width"] + 1
+
+
 def open_task(document) -> Task:
     return Task.objects.select_related("assignee__person__user", "instance").get(
         instance_id=document.instance_id, status="open", kind="todo")
@@ -35,7 +54,7 @@ def open_task(document) -> Task:
 def test_r1_5_a_document_from_draft_to_dispatch_through_the_web_ui(page, phone_page, live_server, login, city):
     errors: list[str] = []
     watch(page, errors)
-    desk = Desk(page, live_server, login, errors)
+    desk = DocDesk(page, live_server, login, errors)
     login("bgs.keyuan")
     page.goto(f"{live_server.url}/documents/new/?direction=outgoing")
     page.select_option("#id_issuing_unit", label="示范市人民政府")
@@ -52,12 +71,14 @@ def test_r1_5_a_document_from_draft_to_dispatch_through_the_web_ui(page, phone_p
     page.keyboard.press("End")
     page.keyboard.press("Enter")
     page.keyboard.type("各地各单位要紧扣主题，组织形式多样的宣传教育活动。")
+    page.evaluate("window.scrollTo(0, 0)")  # a full-page shot of a scrolled page paints the sticky header mid-page
     screenshot(page, "documents-new-desktop")
     page.get_by_role("button", name="保存并继续").click()
     page.wait_for_load_state("networkidle")
     document = Document.objects.get(title=TITLE)
     assert "<h1>一、突出活动主题</h1>" in document.body_html and document.issuing_unit.name == "示范市人民政府"
     assert page.locator(".doc-panel").is_visible()
+    screenshot(page, "documents-task-desktop")
 
     desk.submit(open_task(document), opinion="请审核")
     desk.submit(open_task(document), opinion="同意，请办公室审核", choose=[main_identity("bgs.zhuren")])
@@ -94,7 +115,46 @@ def test_r1_5_a_document_from_draft_to_dispatch_through_the_web_ui(page, phone_p
     login("jyj.sfy", target=phone_page)
     phone_page.goto(f"{live_server.url}/documents/{document.pk}/")
     assert TITLE in phone_page.locator("h1").inner_text()
-    width = phone_page.evaluate("document.documentElement.scrollWidth")
-    assert width <= phone_page.viewport_size["width"] + 1  # nothing wider than the phone
+    assert fits(phone_page)
     screenshot(phone_page, "documents-detail-phone")
+
+    # the sender's 收发员: the list, the 文号登记簿 and search, on a desktop and on a phone
+    page.context.clear_cookies()
+    login("bgs.sfy")
+    page.goto(f"{live_server.url}/documents/")
+    assert TITLE in page.locator("table.flow-list").inner_text()
+    screenshot(page, "documents-list-desktop")
+    page.get_by_role("link", name="文号登记簿").click()
+    page.wait_for_load_state("networkidle")
+    assert document.doc_number in page.locator("table.doc-entries").inner_text()
+    screenshot(page, "documents-numbers-desktop")
+    page.goto(f"{live_server.url}/documents/")
+    page.fill("#doc-q", "国防教育")
+    page.locator(".doc-search").get_by_role("button", name="检索").click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator(".doc-hits mark").count() >= 1
+    screenshot(page, "documents-search-desktop")
+    phone_page.context.clear_cookies()
+    login("bgs.sfy", target=phone_page)
+    for path, name in (("/documents/", "list"), ("/documents/new/?direction=outgoing", "new"),
+                       ("/documents/numbers/", "numbers"), ("/documents/search/?q=国防教育", "search")):
+        phone_page.goto(f"{live_server.url}{path}")
+        assert fits(phone_page), path
+        screenshot(phone_page, f"documents-{name}-phone")
     assert errors == []
+
+
+def test_the_task_panel_at_phone_width(phone_page, live_server, login, city):
+    """编号 on a phone: the document panel and its 取号 form fit a 390 px screen."""
+    document = Document.objects.get(title="示范市人民政府关于做好2027年春季学期开学工作的通知")
+    task = open_task(document)
+    login("bgs.sfy", target=phone_page)
+    phone_page.goto(f"{live_server.url}/tasks/{task.pk}/")
+    panel = phone_page.locator(".doc-panel")
+    assert "机关代字：示政发" in panel.inner_text()
+    assert fits(phone_page)
+    screenshot(phone_page, "documents-task-phone")
+    panel.get_by_role("button", name="取号", exact=True).click()
+    phone_page.wait_for_load_state("networkidle")
+    document.refresh_from_db()
+    assert document.doc_number.startswith("示政发〔") and document.doc_number in panel.inner_text()
