@@ -66,6 +66,19 @@ def sanitize_html(html: str) -> str:
 
 
 _INNER_BREAK = re.compile(r"[ \t]*\n[ \t\n]*")
+_EMPTY_INLINE = re.compile(r"<(strong|em|u)>\s*</\1>")
+
+
+def _trim_inner(inner: str) -> str:
+    """The block's inline HTML trimmed like its text (also inside leading/trailing tags), empty inline tags dropped:
+    what makes sanitize_html idempotent."""
+    while True:
+        shorter = _EMPTY_INLINE.sub("", inner)
+        if shorter == inner:
+            break
+        inner = shorter
+    inner = re.sub(r"^((?:<[^>]+>)*)\s+", r"\1", inner)
+    return re.sub(r"\s+((?:<[^>]+>)*)$", r"\1", inner)
 
 
 class _BlockParser(HTMLParser):
@@ -83,7 +96,7 @@ class _BlockParser(HTMLParser):
     def _flush(self):
         text = "".join(self._text).strip()
         if text:
-            self.blocks.append((self._level or 0, "".join(self._inner).strip(), text))
+            self.blocks.append((self._level or 0, _trim_inner("".join(self._inner)), text))
         self._level, self._inner, self._text = None, [], []
 
     def handle_starttag(self, tag, attrs):
@@ -160,7 +173,7 @@ def paragraphs_to_html(paragraphs: list[Paragraph], inline_html: list[str] | Non
         tag = "p" if paragraph.level == 0 else f"h{paragraph.level}"
         inner = inline_html[i] if inline_html and i < len(inline_html) else html_lib.escape(paragraph.text,
                                                                                              quote=False)
-        inner = nh3.clean(inner, tags={"strong", "em", "u"}, attributes={})
+        inner = _trim_inner(nh3.clean(inner, tags=set(INLINE_TAGS), attributes={}))  # balances split inline tags
         parts.append(f"<{tag}>{inner}</{tag}>")
     return "".join(parts)
 
@@ -263,7 +276,7 @@ def diff_versions(old_html: str, new_html: str) -> str:
     matcher = difflib.SequenceMatcher(a=[p.text for p in old], b=[p.text for p in new], autojunk=False)
     for op, a0, a1, b0, b1 in matcher.get_opcodes():
         if op == "equal":
-            for a, b in zip(old[a0:a1], new[b0:b1]):
+            for a, b in zip(old[a0:a1], new[b0:b1], strict=True):
                 out.append(_paragraph_diff(a, b) if a.level != b.level else f'<p class="same">{_esc(a.text)}</p>')
         elif op == "delete":
             out.extend(f'<p class="removed"><del>{_esc(p.text)}</del></p>' for p in old[a0:a1])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import re
 import zipfile
 
@@ -17,6 +18,7 @@ from zhengtong.core.errors import ServiceError
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+logger = logging.getLogger(__name__)
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 TYPES = {  # extension → (content type, a check of the content)
     "pdf": ("application/pdf", lambda d, z: d.startswith(b"%PDF-")),
@@ -65,9 +67,9 @@ def _zip_names(data: bytes) -> list[str] | None:
     if not data.startswith(b"PK"):
         return None
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with open_zip(data) as archive:  # a zip bomb (UnsafeZip) is refused as "not a valid file" too
             return archive.namelist()
-    except (zipfile.BadZipFile, ValueError, OSError):
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
         return None
 
 
@@ -104,7 +106,8 @@ def extract_text(filename: str, data: bytes) -> str:
             text = _ofd_text(data)
         else:
             return ""
-    except Exception:  # noqa: BLE001 — an unreadable file simply has no searchable text
+    except Exception as exc:  # noqa: BLE001 — an unreadable file simply has no searchable text
+        logger.info("no text from attachment %r: %s", filename, exc.__class__.__name__)
         return ""
     return text[:MAX_TEXT]
 
@@ -154,16 +157,29 @@ def _xlsx_text(data: bytes) -> str:
     return "\n".join(parts)
 
 
-TEXT_CODE = re.compile(rb"<(?:ofd:)?TextCode[^>]*>(.*?)</(?:ofd:)?TextCode>", re.S)
+TEXT_OBJECT = re.compile(rb"<(?:\w+:)?TextObject\b.*?</(?:\w+:)?TextObject>", re.S)
+TEXT_CODE = re.compile(rb"<(?:\w+:)?TextCode\b[^>]*>(.*?)</(?:\w+:)?TextCode>", re.S)
 
 
 def _ofd_text(data: bytes) -> str:
-    """OFD pages are XML (Doc_0/Pages/Page_N/Content.xml); the text sits in TextCode elements."""
+    """OFD pages are XML (Doc_0/Pages/Page_N/Content.xml); the text sits in TextCode elements, a line or a run per
+    TextObject. Each TextObject becomes a line, so that a mark alone on its line reads as such (R1.8)."""
     import html
 
-    parts = []
+    lines, size = [], 0
     with open_zip(data) as archive:
-        for name in sorted(n for n in archive.namelist() if n.lower().endswith("content.xml")):
-            for match in TEXT_CODE.finditer(archive.read(name)):
-                parts.append(html.unescape(match.group(1).decode("utf-8", "replace")))
-    return "".join(parts)
+        pages = sorted((n for n in archive.namelist() if n.lower().endswith("content.xml")), key=_natural)
+        for name in pages:
+            for text_object in TEXT_OBJECT.finditer(archive.read(name)):
+                codes = TEXT_CODE.findall(text_object.group(0))
+                line = html.unescape(b"".join(codes).decode("utf-8", "replace"))
+                lines.append(line)
+                size += len(line)
+            if size > MAX_TEXT:
+                break
+    return "\n".join(lines)
+
+
+def _natural(name: str) -> list:
+    """Page_10 after Page_9."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
