@@ -170,6 +170,24 @@ def _self_signed_inside(sig) -> bool:
     return roots(sig.signed_data) or any(roots(token) for token in tokens)
 
 
+def _joint_seal_policy():
+    """pyHanko's default diff policy, except that a new *visible* signature field may follow a certifying signature
+    (pyHanko forbids it by default, "stricter than Acrobat"): a 联合行文 carries one visible seal per issuing unit, the
+    first certifying with P=2. Every later seal is itself checked (trusted, timestamped, recorded)."""
+    from pyhanko.sign.diff_analysis import policies
+    from pyhanko.sign.diff_analysis.rules.form_field_rules import (
+        GenericFieldModificationRule,
+        SigFieldCreationRule,
+        SigFieldModificationRule,
+    )
+
+    return policies.StandardDiffPolicy(
+        global_rules=policies.DEFAULT_DIFF_POLICY.global_rules,
+        form_rule=policies.FormUpdatingRule(field_rules=[
+            SigFieldCreationRule(allow_new_visible_after_certify=True), SigFieldModificationRule(),
+            GenericFieldModificationRule()]))
+
+
 def check(data: bytes, trust: Trust) -> list[Checked]:
     """Validate every signature in `data` (raises on an unreadable file: the caller maps that to 无效)."""
     from pyhanko.pdf_utils.reader import PdfFileReader
@@ -178,8 +196,9 @@ def check(data: bytes, trust: Trust) -> list[Checked]:
 
     reader = PdfFileReader(io.BytesIO(data), strict=False)
     embedded = reader.embedded_signatures
+    policy = _joint_seal_policy()
     statuses = off_loop(lambda: [validate_pdf_signature(sig, signer_validation_context=trust.context(),
-                                                        ts_validation_context=trust.context())
+                                                        ts_validation_context=trust.context(), diff_policy=policy)
                                  for sig in embedded])
     result = []
     for sig, st in zip(embedded, statuses, strict=True):

@@ -286,3 +286,19 @@ def test_the_seal_image_is_a_transparent_red_round_png(world):
     assert img.getpixel((0, 0))[3] == 0  # the corner is transparent
     centre = img.getpixel((img.width // 2, img.height // 2))  # the star
     assert centre[3] == 255 and centre[0] > 200 and centre[1] < 40
+
+
+def test_r7_4_a_joint_document_carries_two_units_seals_and_both_verify(world):
+    """联合行文: the first seal certifies with DocMDP P=2, so a second unit's seal may follow; the last file verifies."""
+    unit_b = UnitFactory(name="示范市教育局")
+    clerk_b = IdentityFactory(unit=unit_b, duty=duty(Duty.DOC_CLERK))
+    admin_b = IdentityFactory(unit=unit_b, duty=duty(Duty.UNIT_ADMIN))
+    seal_b = services.create_seal(world["secadmin"], unit_b)
+    services.set_seal_holders(admin_b.person.user, seal_b, [clerk_b.pk])
+    first = seal_it(world)
+    x0, y0, x1, y1 = world["box"]
+    both = services.seal_pdf(clerk_b.person.user, seal_b, first, page=world["page"], box=(x0 - 150, y0, x1 - 150, y1),
+                             reason="联合用印", reference="documents.document:1")
+    result = services.verify_pdf(both)
+    assert result.valid, result.problems
+    assert [s.unit_name for s in result.seals] == ["示范市财政局", "示范市教育局"]
