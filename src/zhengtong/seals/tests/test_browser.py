@@ -46,7 +46,7 @@ def test_r7_4_verification_page(page, phone_page, live_server, login, world, tmp
     screenshot(phone_page, "seal-verify-phone")
 
 
-def test_seal_register_and_holders_pages(page, live_server, login, world):
+def test_seal_register_and_holders_pages(page, phone_page, live_server, login, world):
     seal_it(world)
     User.objects.update(otp_exempt=True)
     login(world["secadmin"].username)
@@ -58,3 +58,10 @@ def test_seal_register_and_holders_pages(page, live_server, login, world):
     page.goto(f"{live_server.url}/seals/holders/")
     assert page.locator("input[name=holders]:checked").count() == 1
     screenshot(page, "seal-holders")
+    login(world["secadmin"].username, target=phone_page)
+    for path, shot in (("/seals/verify/", ""), ("/console/secadmin/seals/", "seal-register-phone")):
+        phone_page.goto(f"{live_server.url}{path}")
+        width = phone_page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} scrolls sideways at phone width ({width}px)"
+        if shot:
+            screenshot(phone_page, shot)
