@@ -34,7 +34,7 @@ class Desk:
         assert task.node_name in row.inner_text()
         row.locator("a").first.click()
         self.page.wait_for_load_state("networkidle")
-        assert self.page.locator("h1").inner_text() == task.instance.title
+        assert self.page.locator("h1.page-title").inner_text() == task.instance.title
 
     def choose(self, form, picker_name: str, identities):
         picker = form.locator(f".org-picker:has(input[name={picker_name}])")

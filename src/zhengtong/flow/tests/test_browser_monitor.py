@@ -94,7 +94,7 @@ def test_suspend_from_the_task_page_then_monitor_resume_and_dispatch(page, phone
     assert phone_page.locator("table.monitor-list tbody tr").count() == 2
     screenshot(phone_page, "monitor-list-phone")
     phone_page.goto(f"{live_server.url}/flows/monitor/{instance.pk}/")
-    assert phone_page.locator("h1").inner_text() == instance.title
+    assert phone_page.locator("h1.page-title").inner_text() == instance.title
     screenshot(phone_page, "monitor-detail-phone")
 
     # 工作交接: the 处室负责人's 处室核稿 of the other instance, previewed

@@ -44,7 +44,7 @@ def test_todo_from_home_to_submit_with_the_picker(page, phone_page, live_server,
     screenshot(page, "todo-list-desktop")
     row.locator("a").click()
     page.wait_for_load_state("networkidle")
-    assert page.locator("h1").inner_text() == "关于做好年终工作的通知"
+    assert page.locator("h1.page-title").inner_text() == "关于做好年终工作的通知"
     page.fill("#id_opinion", "请审核")
     page.locator("#submit-form button[type=submit]").click()
     page.wait_for_load_state("networkidle")
