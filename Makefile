@@ -36,7 +36,9 @@ test-fast: $(STAMP) $(FONTS)
 
 bench: $(STAMP) $(FONTS)
 	$(PY) bench/run.py
-	$(PY) bench/documents_bench.py
+	$(PY) bench/pdf_bench.py
+	$(PY) bench/seal_bench.py
+	$(PY) bench/search_bench.py --backend sqlite   # PostgreSQL 1M: bench/search_bench.py --backend postgresql
 
 screenshots: $(STAMP) $(FONTS)
 	SHOTS_DIR=var/screenshots $(PY) -m pytest -q -n 2 --dist loadfile -m browser $(PYTEST_ARGS)
