@@ -42,6 +42,13 @@ def _ids(raw: str) -> list[int]:
         raise ServiceError("document.invalid_unit", "所选单位无效") from exc
 
 
+def to_my_step(request, document):
+    """After 拟稿 or 登记: on to the step now in the user's hands (its task page has the document panel)."""
+    task = Task.objects.filter(instance_id=document.instance_id, status="open", kind="todo",
+                               assignee__person__user=request.user).first()
+    return redirect("flow:task", task_id=task.pk) if task else redirect("documents:detail", pk=document.pk)
+
+
 @login_required
 def document_list(request):
     box = request.GET.get("box", "outgoing")
@@ -91,9 +98,7 @@ def new_document(request):
             messages.error(request, exc.message)
         else:
             messages.success(request, f"已拟稿“{document.title}”，请继续完善正文和附件后提交")
-            task = Task.objects.filter(instance_id=document.instance_id, status="open", kind="todo",
-                                       assignee__person__user=request.user).first()
-            return redirect("flow:task", task_id=task.pk) if task else redirect("documents:detail", pk=document.pk)
+            return to_my_step(request, document)
     return render(request, "documents/new.html", {
         "direction": direction, "direction_label": dict(Direction.choices)[direction], "values": values,
         "violations": violations, "kinds": DocKind.choices, "orientations": Orientation.choices,
@@ -126,9 +131,7 @@ def register_incoming(request):
             messages.error(request, exc.message)
         else:
             messages.success(request, f"已签收并登记，收文号 {document.receipt_number}")
-            task = Task.objects.filter(instance_id=document.instance_id, status="open", kind="todo",
-                                       assignee__person__user=request.user).first()
-            return redirect("flow:task", task_id=task.pk) if task else redirect("documents:detail", pk=document.pk)
+            return to_my_step(request, document)
     return render(request, "documents/register.html", {"values": values, "kinds": DocKind.choices,
                                                         "urgencies": Urgency.choices,
                                                         "classifications": Classification.choices})

@@ -27,20 +27,6 @@ def main_identity(username):
         is_main=True)
 
 
-class DocDesk(Desk):
-    """The flow's desk; the page's own title is `h1.page-title` (the body editor may hold headings of its own)."""
-
-    def open_from_todo(self, task: Task):
-        self.page.context.clear_cookies()
-        self.login(task.assignee.person.user.username)
-        self.page.goto(f"{self.url}/tasks/")
-        row = self.page.locator("table.flow-list tbody tr", has_text=task.instance.title).first
-        assert task.node_name in row.inner_text()
-        row.locator("a").first.click()
-        self.page.wait_for_load_state("networkidle")
-        assert self.page.locator("h1.page-title").inner_text() == task.instance.title
-
-
 def fits(pg) -> bool:
     """Nothing on the page is wider than the phone."""
     return pg.evaluate("document.documentElement.scrollWidth") <= pg.viewport_size["width"] + 1
@@ -54,7 +40,7 @@ def open_task(document) -> Task:
 def test_r1_5_a_document_from_draft_to_dispatch_through_the_web_ui(page, phone_page, live_server, login, city):
     errors: list[str] = []
     watch(page, errors)
-    desk = DocDesk(page, live_server, login, errors)
+    desk = Desk(page, live_server, login, errors)
     login("bgs.keyuan")
     page.goto(f"{live_server.url}/documents/new/?direction=outgoing")
     page.select_option("#id_issuing_unit", label="示范市人民政府")
