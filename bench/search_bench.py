@@ -299,7 +299,7 @@ def load(backend: str, dsn: str, size: int, workers: int) -> dict:
         for sql in BENCH_TABLES:
             cur.execute(sql)
         if backend == "postgresql":
-            cur.execute("DROP INDEX core_search_document")  # built after the load (as a bulk rebuild would)
+            cur.execute("DROP INDEX core_search_match")  # built after the load (as a bulk rebuild would)
     connection.close()
     chunk = 2_000
     spans = [(lo, min(lo + chunk, size + 1)) for lo in range(1, size + 1, chunk)]
@@ -330,7 +330,7 @@ def load(backend: str, dsn: str, size: int, workers: int) -> dict:
     with connection.cursor() as cur:
         if backend == "postgresql":
             cur.execute("SET maintenance_work_mem = '1GB'")
-            cur.execute("CREATE INDEX core_search_document ON core_searchentry USING GIN (document)")
+            cur.execute("CREATE INDEX core_search_match ON core_searchentry USING GIN (match)")
             timings["gin_s"] = time.perf_counter() - started
         for sql in BENCH_INDEXES:
             cur.execute(sql)
@@ -339,7 +339,7 @@ def load(backend: str, dsn: str, size: int, workers: int) -> dict:
             cur.execute("VACUUM ANALYZE core_searchentry" if connection.get_autocommit() else "ANALYZE")
             cur.execute("ANALYZE bench_doc")
             cur.execute("ANALYZE bench_access")
-            cur.execute("SELECT pg_total_relation_size('core_searchentry'), pg_relation_size('core_search_document')")
+            cur.execute("SELECT pg_total_relation_size('core_searchentry'), pg_relation_size('core_search_match')")
             timings["table_bytes"], timings["gin_bytes"] = cur.fetchone()
         else:
             cur.execute("ANALYZE")

@@ -80,8 +80,9 @@ class CalendarRevision(models.Model):
 class SearchEntry(models.Model):
     """One searchable object (e.g. a 公文) in the full-text index: the text pre-segmented by jieba (core.search).
 
-    PostgreSQL adds a generated tsvector column `document` with a GIN index; SQLite keeps an FTS5 table
-    `core_search_fts` (rowid = this row's id). Both are created by migration 0002 for their backend only.
+    PostgreSQL adds generated tsvector columns — `document` (weighted, with positions, for ranking) and `match`
+    (stripped, in-row, GIN-indexed, for the @@ test); SQLite keeps an FTS5 table `core_search_fts` (rowid = this
+    row's id). They are created by migrations 0002–0004 for their backend only.
     """
 
     kind = models.CharField("类别", max_length=30)

@@ -9,9 +9,13 @@ Text is segmented once, when indexed, with jieba's search mode (words and their 
 (PostgreSQL 'simple', FTS5 unicode61). A query is segmented the same way and every token must match (AND).
 `allowed` is applied inside the same SQL, so a row the caller may not read is never counted or returned.
 
-Queries of one or two characters that jieba keeps as one token still match longer words only if those words were
-split to them at index time; for single characters (e.g. "电") the index holds no token at all, so those fall back
-to a substring match on titles and numbers (bounded). docs/search-notes.md has the measurements.
+PostgreSQL tests `match` (stripped tsvector, in-row, GIN) and ranks the matches with `document` (weighted, with
+positions) by ts_rank_cd; SQLite uses FTS5 MATCH and bm25 with column weights. Past COUNT_CAP matches the page is
+newest first instead of ranked.
+
+Two-character queries reach full recall through search mode's sub-words; single characters (e.g. "电") are no token
+inside a word, so a query of single characters only is a substring match on titles and numbers.
+docs/search-notes.md has the design and docs/PERFORMANCE.md the measurements.
 """
 from __future__ import annotations
 
@@ -197,7 +201,7 @@ def _plan(q: str, kinds: list[str], allowed) -> _Plan:
     if connection.vendor == "postgresql":
         tsquery = " & ".join(words)  # terms hold only letters, digits and CJK (TOKEN): nothing to escape
         return _Plan(words, f"FROM core_searchentry e WHERE e.kind IN ({kinds_sql}) "
-                            f"AND e.document @@ to_tsquery('simple', %s){allowed_sql}",
+                            f"AND e.match @@ to_tsquery('simple', %s){allowed_sql}",
                      [*kinds, tsquery, *allowed_params], "ts_rank_cd(e.document, to_tsquery('simple', %s))",
                      [tsquery], "score DESC, e.created_at DESC NULLS LAST, e.id DESC")
     match = " AND ".join(f'"{t}"' for t in words)
