@@ -15,7 +15,9 @@ def search_documents(user, q: str, *, page: int = 1) -> dict:
     from zhengtong.core import search
 
     page = max(1, min(int(page or 1), 500))
-    allowed = selectors.readable(user).values("pk")
+    allowed = selectors.readable_ids(user)
+    if allowed is None:
+        allowed = Document.objects.none().values("pk")
     found = search.search(q, kinds=[SEARCH_KIND], allowed=allowed, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     rows = {d.pk: d for d in Document.objects.filter(pk__in=[h.object_id for h in found.hits])}
     hits = []

@@ -37,20 +37,35 @@ def clerk_unit_ids(user) -> list[int]:
                 .values_list("unit_id", flat=True).distinct())
 
 
-def readable(user) -> QuerySet[Document]:
-    """Every document the user may read, as one query (no DISTINCT: each path is a subquery on the pk)."""
+def readable_ids(user) -> QuerySet | None:
+    """The ids of every document the user may read, as one UNION ALL of indexed subqueries (None: nothing).
+
+    A UNION rather than an OR of the same conditions: PostgreSQL cannot use an index for an OR across tables and
+    reads every document instead (docs/search-notes.md measured 359 vs 171 ms p95 at 1,000,000 documents)."""
     if user is None or not user.is_authenticated or is_any_admin(user):
-        return Document.objects.none()
+        return None
     ids = _identities(user)
     if not ids:
-        return Document.objects.none()
+        return None
     units = clerk_unit_ids(user)
-    flows = Task.objects.filter(Q(assignee_id__in=ids) | Q(on_behalf_of_id__in=ids)).values("instance_id")
-    q = (Q(instance_id__in=flows) | Q(drafter_id__in=ids)
-         | Q(pk__in=Access.objects.filter(identity_id__in=ids).values("document_id")))
+    parts = [
+        Document.objects.filter(instance_id__in=Task.objects.filter(assignee_id__in=ids).values("instance_id"))
+        .values("pk"),
+        Document.objects.filter(instance_id__in=Task.objects.filter(on_behalf_of_id__in=ids).values("instance_id"))
+        .values("pk"),
+        Document.objects.filter(drafter_id__in=ids).values("pk"),
+        Access.objects.filter(identity_id__in=ids).values("document_id"),
+    ]
     if units:
-        q |= Q(unit_id__in=units) | Q(pk__in=Dispatch.objects.filter(unit_id__in=units).values("document_id"))
-    return Document.objects.filter(q)
+        parts += [Document.objects.filter(unit_id__in=units).values("pk"),
+                  Dispatch.objects.filter(unit_id__in=units).values("document_id")]
+    return parts[0].union(*parts[1:], all=True)
+
+
+def readable(user) -> QuerySet[Document]:
+    """Every document the user may read, as one query."""
+    ids = readable_ids(user)
+    return Document.objects.none() if ids is None else Document.objects.filter(pk__in=ids)
 
 
 def get_readable(user, pk) -> Document:
