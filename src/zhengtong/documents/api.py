@@ -27,10 +27,10 @@ from pydantic import Field
 
 from zhengtong.audit.services import record
 from zhengtong.core.errors import ServiceError
-from zhengtong.flow.models import Task
 
 from . import selectors, services
 from .models import Document
+from .services.common import open_task
 
 router = Router(tags=["documents"])
 search_router = Router(tags=["documents"])
@@ -198,8 +198,7 @@ def create_document(request, payload: DocumentIn):
                 main_recipients_text=payload.main_recipients_text, note=payload.note, identity_id=payload.identity)
         for item, data in files:
             services.add_attachment(request.user, document, filename=item.filename, data=data, title=item.title)
-    task = (Task.objects.filter(instance_id=document.instance_id, status=Task.Status.OPEN, kind=Task.Kind.TODO,
-                                assignee__person__user=request.user).order_by("pk").first())
+    task = open_task(request.user, document)
     return Status(201, {"id": document.pk, "task_id": task.pk if task else None})
 
 

@@ -14,12 +14,12 @@ from django.views.decorators.http import require_http_methods
 
 from zhengtong.audit.services import record, security_event
 from zhengtong.core.errors import NotFound, ServiceError
-from zhengtong.flow.models import Task
 
 from . import selectors, services
 from .api import document_pdf, verification_of
 from .models import Classification, Direction, DocKind, Orientation, Urgency
 from .selectors_pages import doc_clerk_unit_ids
+from .services.common import open_task
 
 TABS = [("outgoing", "发文"), ("incoming", "收文"), ("memo", "签报")]
 
@@ -44,8 +44,7 @@ def _ids(raw: str) -> list[int]:
 
 def to_my_step(request, document):
     """After 拟稿 or 登记: on to the step now in the user's hands (its task page has the document panel)."""
-    task = Task.objects.filter(instance_id=document.instance_id, status="open", kind="todo",
-                               assignee__person__user=request.user).first()
+    task = open_task(request.user, document)
     return redirect("flow:task", task_id=task.pk) if task else redirect("documents:detail", pk=document.pk)
 
 
@@ -141,8 +140,7 @@ def register_incoming(request):
 def detail(request, pk: int):
     document = _readable_or_404(request.user, pk)
     record("document.viewed", obj=document, user=request.user, detail={"via": "web"})
-    task = Task.objects.filter(instance_id=document.instance_id, status="open", kind="todo",
-                               assignee__person__user=request.user).first() if document.instance_id else None
+    task = open_task(request.user, document)
     versions = list(document.versions.select_related("author__person").order_by("-number"))
     return render(request, "documents/detail.html", {
         "document": document, "task": task, "versions": versions,

@@ -2,10 +2,11 @@
 
 The flow app knows nothing of documents; an app registers `Hooks` for its business types in `AppConfig.ready`:
 
-- `before_submit(actor, instance, task, route, opinion)`: inside the submit's transaction with the instance row
+- `before_submit(actor, instance, task, route, opinion, editable)`: inside the submit's transaction with the instance row
   locked, before the engine moves; raise ServiceError to refuse (e.g. 编号 before a number was taken);
-- `after_submit(actor, instance, task, route, opinion, new_tasks)`: same transaction, after the engine moved and
+- `after_submit(actor, instance, task, route, opinion, new_tasks, editable)`: same transaction, after the engine moved and
   the instance's status is saved (e.g. record the 签发人, close the document when the instance completed);
+  (`editable`: the node's `zt:form editable` names, read from the engine state the submit has loaded anyway)
 - `after_terminate(actor, instance)`: same transaction as 终止 (e.g. release an unused number as 空号);
 - `panel(user, task) -> (template, context) | None`: what the task page shows about the business object and the
   step's own actions (取号, 用印, 核发…).

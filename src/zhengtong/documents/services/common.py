@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zhengtong.audit.services import security_event
 from zhengtong.core.errors import Forbidden, NotFound, ServiceError
-from zhengtong.flow import engine
+from zhengtong.flow import engine, selectors_ops
 from zhengtong.flow.models import Task
 from zhengtong.flow.services.common import person_of
 
@@ -67,7 +67,7 @@ def editable_fields(task: Task | None) -> frozenset[str]:
     """The node's `zt:form editable` list (the designer sets it): what the holder of this step may change."""
     if task is None:
         return frozenset()
-    workflow = engine.load_state(task.instance.definition, task.instance.state)
+    workflow = selectors_ops.page_workflow(task.instance)  # restored once per instance object (the task page shares it)
     spec = engine.node_spec(workflow, task.node_id)
     if spec is None:
         return frozenset()

@@ -14,7 +14,7 @@ from zhengtong.core.errors import Conflict, ServiceError
 
 from ..models import Document, NumberEntry, NumberSequence, Status
 from ..rules import NUMBER_RE
-from .common import require_step
+from .common import reindex, require_step
 
 RECEIPT_CODE = "收"  # 收文号 share the machinery: per receiving unit and year
 
@@ -73,8 +73,6 @@ def take_number(actor, document: Document, *, code: str = "", year: int | None =
         document.status = Status.NUMBERED
         document.updated_at = timezone.now()
         document.save(update_fields=["doc_code", "doc_year", "doc_seq", "doc_number", "status", "updated_at"])
-        from .common import reindex
-
         reindex(document)
         record("document.numbered", obj=document, user=actor, identity=task.assignee, unit=issuing,
                detail={"number": document.doc_number, "reused": reuse_seq is not None})

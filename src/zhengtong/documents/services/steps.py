@@ -15,7 +15,7 @@ from zhengtong.flow.models import ProcessInstance
 
 from ..models import Direction, Document, JointIssuer, Status, Version
 from ..rules import Violation, check
-from .common import RuleViolation, editable_fields, raise_errors
+from .common import RuleViolation, raise_errors
 from .drafting import body_digest, draft_of
 from .numbering import release_number
 
@@ -27,12 +27,12 @@ def _document(instance) -> Document | None:
     return Document.objects.select_for_update(of=("self",)).filter(instance_id=instance.pk).first()
 
 
-def before_submit(actor, instance, task, route: str, opinion: str) -> None:
+def before_submit(actor, instance, task, route: str, opinion: str, tags: frozenset[str]) -> None:
     document = _document(instance)
     if document is None:
         return
     from .. import body as body_rules
-    tags = editable_fields(task)
+
     if "sign" in tags:
         draft = draft_of(document)
         draft.signer_names = [task.assignee.person.name]
@@ -54,11 +54,10 @@ def before_submit(actor, instance, task, route: str, opinion: str) -> None:
         raise ServiceError("document.reply_required", "办件须填写办理结果（答复）后再提交（R1.6）")
 
 
-def after_submit(actor, instance, task, route: str, opinion: str, new_tasks) -> None:
+def after_submit(actor, instance, task, route: str, opinion: str, new_tasks, tags: frozenset[str]) -> None:
     document = _document(instance)
     if document is None:
         return
-    tags = editable_fields(task)
     now = timezone.now()
     fields = {"updated_at"}
     if document.status == Status.DRAFT:
@@ -84,11 +83,10 @@ def after_submit(actor, instance, task, route: str, opinion: str, new_tasks) -> 
     if "handling" in tags and document.status == Status.REGISTERED:
         document.status = Status.HANDLING
         fields.add("status")
-    instance.refresh_from_db(fields=["status"])
-    if instance.status == ProcessInstance.Status.COMPLETED and document.status != Status.RETURNED:
+    if instance.status == ProcessInstance.Status.COMPLETED and document.status != Status.RETURNED:  # saved by submit
         document.status, document.closed_at = Status.CLOSED, now
         fields |= {"status", "closed_at"}
-        if document.direction == Direction.INCOMING and document.status != Status.RETURNED:
+        if document.direction == Direction.INCOMING:
             record("document.closed", obj=document, user=actor, identity=task.assignee, unit=document.unit)
     document.updated_at = now
     document.save(update_fields=sorted(fields))

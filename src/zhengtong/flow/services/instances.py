@@ -162,7 +162,7 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
             raise ServiceError("flow.opinion_required", f"“{task.node_name}”需要填写意见")
         hooks = business.hooks_for(instance.business_type)
         if hooks.before_submit:
-            hooks.before_submit(actor, instance, task, route, opinion)
+            hooks.before_submit(actor, instance, task, route, opinion, frozenset(ext.editable_fields))
         before = snapshot(instance, INSTANCE_FIELDS)
         data = {"route": route}
         if engine.is_countersign(spiff_task):
@@ -194,5 +194,5 @@ def submit_task(actor, task: Task, *, route: str = "", next_handlers: list[int] 
                detail={"task": task.pk, "node": task.node_id, "route": route,
                        "on_behalf_of": task.on_behalf_of_id, "next_tasks": [t.pk for t in new_tasks]})
         if hooks.after_submit:
-            hooks.after_submit(actor, instance, task, route, opinion, new_tasks)
+            hooks.after_submit(actor, instance, task, route, opinion, new_tasks, frozenset(ext.editable_fields))
     return new_tasks
