@@ -11,8 +11,9 @@ under /tmp. Results replace the `search` block of docs/PERFORMANCE.md (per backe
 
 The corpus (document(i) below) is a pure function of i: titles = issuing body + 关于 + subject + kind, numbers
 机关代字〔year〕n号, bodies of 300–1,500 characters from a bank of government prose, 375 units, and each document
-sent to 0–4 other units. The readable set of a user is what `documents.selectors.readable` has in shape: the
-documents of the user's unit plus those received by it (a `bench_access` table), given to search() as a QuerySet.
+sent to 0–4 other units. The readable set of a user is what `documents.selectors.readable_ids` has in shape: the
+documents of the user's unit plus those received by it (a `bench_access` table), given to search() as a QuerySet,
+with the user's reader keys (documents.selectors.caller_reader_keys) beside it.
 
 Loading: worker processes build the documents and segment them with core.search's own `entry_fields` (jieba
 cut_for_search). jieba cuts each run of Han characters/digits between punctuation independently, so the workers
@@ -199,15 +200,34 @@ def _worker_init() -> None:
     RUN = jieba.re_han_default
 
 
+STAFF = 20  # identities per unit taking part in flows (drafter, reviewers, signers…)
+
+
+def reader_keys(d: dict) -> list[str]:
+    """The keys documents.search.reader_keys gives a document: "c<unit>" for the owning and the receiving units'
+    收发员, "i<identity>" for the drafter and 3–6 flow participants of the owning unit."""
+    rnd = random.Random(SEED * 7 + d["id"])
+    staff = {d["unit_id"] * 100 + rnd.randrange(STAFF) for _ in range(rnd.randint(4, 7))}
+    return [f"c{u}" for u in [d["unit_id"], *d["recipients"]]] + [f"i{p}" for p in sorted(staff)]
+
+
+def user_keys(unit: int) -> list[str]:
+    """A unit's 收发员: the clerk key of the unit and the clerk's own identity."""
+    return [f"c{unit}", f"i{unit * 100}"]
+
+
 def _entry_row(i: int) -> tuple:
+    from zhengtong.core import search
+
     d = document(i)
     snippet_source = d["body"][:4000]
     return (i, "document", i, d["unit_id"], d["title"][:300], d["number"], snippet_source, _fast_joined(d["title"]),
-            _fast_joined(d["number"]), _fast_joined(d["body"]), "", d["created_at"]), d["recipients"]
+            _fast_joined(d["number"]), _fast_joined(d["body"]), "", d["created_at"],
+            search.readers_text(reader_keys(d))), d["recipients"]
 
 
 ENTRY_COLUMNS = ("id", "kind", "object_id", "unit_id", "title", "number", "snippet_source", "title_tokens",
-                 "number_tokens", "body_tokens", "attachment_tokens", "created_at")
+                 "number_tokens", "body_tokens", "attachment_tokens", "created_at", "readers")
 
 
 def _pg_chunk(args: tuple) -> int:
@@ -317,8 +337,9 @@ def load(backend: str, dsn: str, size: int, workers: int) -> dict:
                 with connection.cursor() as cur:
                     cur.executemany(f"INSERT INTO core_searchentry ({', '.join(ENTRY_COLUMNS)}) VALUES "
                                     f"({', '.join(['%s'] * len(ENTRY_COLUMNS))})", [r for r, _ in rows])
-                    cur.executemany("INSERT INTO core_search_fts (rowid, title, number, body, attachments) "
-                                    "VALUES (%s, %s, %s, %s, %s)", [(r[0], r[7], r[8], r[9], r[10]) for r, _ in rows])
+                    cur.executemany("INSERT INTO core_search_fts (rowid, title, number, body, attachments, readers) "
+                                    "VALUES (%s, %s, %s, %s, %s, %s)",
+                                    [(r[0], r[7], r[8], r[9], r[10], r[12]) for r, _ in rows])
                     cur.executemany("INSERT INTO bench_doc (id, unit_id) VALUES (%s, %s)", [(r[0], r[3]) for r, _ in rows])
                     cur.executemany("INSERT INTO bench_access (unit_id, doc_id) VALUES (%s, %s)",
                                     [(u, r[0]) for r, rec in rows for u in rec])
@@ -467,24 +488,22 @@ def choose_queries(readable: dict[int, list[dict]], per_unit: int) -> list[tuple
 
 def measure(backend: str, size: int, units: list[int]) -> dict:
     from django.db import connection
-    from django.db.models import Q
 
     from zhengtong.core import search
 
     BenchDoc, BenchAccess = bench_models()
     search._jieba()
 
-    def allowed_for(unit):
-        return BenchDoc.objects.filter(Q(unit_id=unit) | Q(pk__in=BenchAccess.objects.filter(unit_id=unit)
-                                                           .values("doc_id"))).values("pk")
-
-    def union_for(unit):  # the same set as a UNION ALL of two indexed subqueries (no scan of every document)
+    def allowed_for(unit):  # the shape of documents.selectors.readable_ids: a UNION ALL of indexed subqueries
         return BenchDoc.objects.filter(unit_id=unit).values("pk").union(
             BenchAccess.objects.filter(unit_id=unit).values("doc_id"), all=True)
 
+    def real(unit):  # what documents.search passes: the exact rule and the caller's reader keys
+        return {"allowed": allowed_for(unit), "readers": user_keys(unit)}
+
     readable = {}
     for unit in units:
-        ids = sorted(allowed_for(unit).values_list("pk", flat=True))
+        ids = sorted(i for (i,) in allowed_for(unit).values_list("pk"))
         readable[unit] = [document(i) for i in ids]
     queries = choose_queries(readable, 200 // len(units))
     log(f"{len(queries)} queries; readable sets {[len(v) for v in readable.values()]}")
@@ -493,19 +512,28 @@ def measure(backend: str, size: int, units: list[int]) -> dict:
     # recall / precision over the full result set (matching_ids = what search() pages through)
     per_query = []
     for unit, category, q, answers in queries:
-        found = search.matching_ids(q, kinds=["document"], allowed=allowed_for(unit))
+        found = search.matching_ids(q, kinds=["document"], **real(unit))
         per_query.append({"unit": unit, "category": category, "q": q, "answers": len(answers), "found": len(found),
                           "hit": len(found & answers), "extra": len(found - answers)})
     result["per_query"] = per_query
-    # the same through search() itself: total must equal the matching set when not capped
+
+    def timed(shape) -> list[float]:
+        out = []
+        for unit, _c, q, _a in queries:
+            started = time.perf_counter()
+            search.search(q, kinds=["document"], limit=20, **shape(unit))
+            out.append(time.perf_counter() - started)
+        return out
+
+    for _ in range(2):  # warm: the first passes read pages into the cache
+        for unit, _c, q, _a in queries:
+            search.search(q, kinds=["document"], limit=20, **real(unit))
+    # search() itself: total must equal the matching set when not capped
     mismatched_totals = 0
-    timings, unrestricted = [], []
-    for _ in range(2):  # warm: the first pass reads pages into the cache
-        for unit, _c, q, _a in queries[:50]:
-            search.search(q, kinds=["document"], allowed=allowed_for(unit), limit=20)
+    timings = []
     for row, (unit, _c, q, _a) in zip(per_query, queries, strict=True):
         started = time.perf_counter()
-        page = search.search(q, kinds=["document"], allowed=allowed_for(unit), limit=20)
+        page = search.search(q, kinds=["document"], limit=20, **real(unit))
         timings.append(time.perf_counter() - started)
         if not page.total_capped and page.total != row["found"]:
             mismatched_totals += 1
@@ -516,26 +544,16 @@ def measure(backend: str, size: int, units: list[int]) -> dict:
     for row in per_query:
         by_cat.setdefault(row["category"], []).append(row["ms"])
     result["latency_by_category"] = {c: stats_ms([m / 1000 for m in v]) for c, v in by_cat.items()}
-    for _unit, _c, q, _a in queries:
+    # the same queries without the keys (the exact rule alone, the previous design) and with the keys alone
+    result["latency_allowed_only"] = stats_ms(timed(lambda unit: {"allowed": allowed_for(unit)}))
+    result["latency_keys_only"] = stats_ms(timed(lambda unit: {"readers": user_keys(unit)}))
+    result["latency_unrestricted"] = stats_ms(timed(lambda unit: {}))
+    allowed_alone = []
+    for unit, _c, _q, _a in queries:
         started = time.perf_counter()
-        search.search(q, kinds=["document"], allowed=None, limit=20)
-        unrestricted.append(time.perf_counter() - started)
-    result["latency_unrestricted"] = stats_ms(unrestricted)
-    union_times, or_alone, union_alone = [], [], []
-    for _unit, _c, q, _a in queries[:50]:
-        search.search(q, kinds=["document"], allowed=union_for(_unit), limit=20)
-    for _unit, _c, q, _a in queries:
-        started = time.perf_counter()
-        search.search(q, kinds=["document"], allowed=union_for(_unit), limit=20)
-        union_times.append(time.perf_counter() - started)
-    for _unit, _c, _q, _a in queries:
-        for shape, out in ((allowed_for, or_alone), (union_for, union_alone)):
-            started = time.perf_counter()
-            len(list(shape(_unit)))
-            out.append(time.perf_counter() - started)
-    result["latency_union"] = stats_ms(union_times)
-    result["floor_allowed_or"] = stats_ms(or_alone)
-    result["floor_allowed_union"] = stats_ms(union_alone)
+        len(list(allowed_for(unit)))
+        allowed_alone.append(time.perf_counter() - started)
+    result["floor_allowed"] = stats_ms(allowed_alone)
     # short queries (1–2 characters): recall against substring, separately (the notes' risk)
     short = []
     unit = units[0]
@@ -543,7 +561,7 @@ def measure(backend: str, size: int, units: list[int]) -> dict:
     for q in SHORT_QUERIES:
         answers = {i for i, t, _ in texts if q in t}
         in_title = {i for i, _, t in texts if q in t}
-        found = search.matching_ids(q, kinds=["document"], allowed=allowed_for(unit))
+        found = search.matching_ids(q, kinds=["document"], **real(unit))
         short.append({"q": q, "answers": len(answers), "title_answers": len(in_title), "hit": len(found & answers),
                       "title_hit": len(found & in_title), "found": len(found)})
     result["short"] = short
@@ -558,7 +576,7 @@ def measure(backend: str, size: int, units: list[int]) -> dict:
             cur.execute(f"SELECT id, title, number, snippet_source FROM core_searchentry WHERE id IN ({marks})", ids)
             cur.fetchall()
         pk_times.append(time.perf_counter() - started)
-        plan = search._plan(q, ["document"], allowed_for(unit))
+        plan = search._plan(q, ["document"], allowed_for(unit), user_keys(unit))
         started = time.perf_counter()
         with connection.cursor() as cur:
             cur.execute(f"SELECT count(*) FROM (SELECT 1 {plan.base} LIMIT {search.COUNT_CAP + 1}) c", plan.params)
@@ -622,17 +640,18 @@ def render(backend: str, r: dict, load: dict, sample: dict, machine: str) -> str
         f"| `index()` one document (real path: jieba on the whole text, upsert{', FTS5 row' if backend == 'sqlite' else ''}), "
         f"{sample['n']:,} documents of {sample['chars']:.0f} characters on average, rolled back | "
         f"{sample['index_ms']:.2f} ms per document, of which segmentation {sample['segment_ms']:.2f} ms | — |",
-        f"| `search(q, kinds, allowed=<readable set as an OR of subqueries, the shape of documents.selectors.readable>, "
-        f"limit=20)`, {r['queries']} queries: p50 / p95 / max | "
+        f"| `search(q, kinds, allowed=<readable set as a UNION ALL, the shape of documents.selectors.readable_ids>, "
+        f"readers=<the user's reader keys>, limit=20)` — what `documents.search` runs — {r['queries']} queries: "
+        f"p50 / p95 / max | "
         f"{fmt3(r['latency'])}{target} | 20 rows by primary key: {fmt3(r['floor_pk'])}; the same match counted "
         f"(capped at 10,001) through a cursor: {fmt3(r['floor_count'])} |",
     ]
     for cat, st in sorted(r["latency_by_category"].items()):
         lines.append(f"| … {cat} ({st['n']} queries) | {fmt3(st)} | |")
     lines += [
-        f"| the same 200 queries, the readable set written as a UNION ALL of the two indexed subqueries instead of "
-        f"an OR | {fmt3(r['latency_union'])} | fetching the readable set alone: OR shape {fmt3(r['floor_allowed_or'])}; "
-        f"UNION ALL shape {fmt3(r['floor_allowed_union'])} |",
+        f"| the same queries without reader keys (the readable set probed entry by entry: the previous design) | "
+        f"{fmt3(r['latency_allowed_only'])} | fetching the readable set alone: {fmt3(r['floor_allowed'])} |",
+        f"| the same queries with the reader keys alone (no exact check) | {fmt3(r['latency_keys_only'])} | |",
         f"| the same 200 queries with `allowed=None` (no restriction: tests and benches only) | "
         f"{fmt3(r['latency_unrestricted'])} | |",
         f"| recall over the full result set (micro: answers found / answers; macro: mean per query) | "
@@ -662,8 +681,11 @@ INTRO = """### 全文检索 (issue #4 §6, §8): `core.search` over synthetic �
 `bench/search_bench.py` (standalone, not part of `make bench`): 1,000,000 documents on PostgreSQL, 100,000 on SQLite,
 built deterministically (titles = issuing body + 关于 + subject + kind, numbers 机关代字〔year〕n号, bodies of
 300–1,500 characters from a bank of government prose; 375 units, each document sent to 0–4 other units). Each
-query runs as a user of one of five units: `allowed` is that unit's documents plus those it received (an OR of
-subqueries, the shape of `documents.selectors.readable`), passed as a QuerySet and applied inside the SQL.
+document carries the reader keys `documents.selectors.reader_keys` would give it: `c<unit>` for the owning and the
+receiving units' 收发员 and `i<identity>` for 4–7 participants of the owning unit. Each query runs as the 收发员 of
+one of five units, as `documents.search` calls it: `allowed` = that unit's documents plus those it received (a
+UNION ALL of two indexed subqueries, the shape of `documents.selectors.readable_ids`; the exact rule) and
+`readers` = the user's keys (`c<unit>`, `i<identity>`), which the index intersects with the words first.
 200 queries (40 per unit): 24 words and phrases of the corpus (2–7 characters: 冬季, 风险隐患, 统筹发展和安全, …),
 6 full numbers (示教发〔2025〕37号), 2 机关代字, 8 subject phrases as in titles (2025年冬季安全生产). **Answers** of a
 query = the readable documents whose title, number or body contains it as a substring (computed in Python on the

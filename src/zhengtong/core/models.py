@@ -81,8 +81,9 @@ class SearchEntry(models.Model):
     """One searchable object (e.g. a 公文) in the full-text index: the text pre-segmented by jieba (core.search).
 
     PostgreSQL adds generated tsvector columns — `document` (weighted, with positions, for ranking) and `match`
-    (stripped, in-row, GIN-indexed, for the @@ test); SQLite keeps an FTS5 table `core_search_fts` (rowid = this
-    row's id). They are created by migrations 0002–0004 for their backend only.
+    (stripped, in-row, GIN-indexed, for the @@ test, with the reader keys as extra lexemes); SQLite keeps an FTS5
+    table `core_search_fts` (rowid = this row's id, a `readers` column for the keys). They are created by migrations
+    0002–0005 for their backend only.
     """
 
     kind = models.CharField("类别", max_length=30)
@@ -96,6 +97,8 @@ class SearchEntry(models.Model):
     body_tokens = models.TextField(blank=True)
     attachment_tokens = models.TextField(blank=True)
     created_at = models.DateTimeField("时间", null=True, blank=True)
+    readers = models.TextField("可读范围", blank=True, default="",
+                               help_text="谁可以读：领域应用给出的读者键（如 @i12 身份、@c7 单位收发员），空格分隔")
 
     class Meta:
         verbose_name = verbose_name_plural = "全文索引"

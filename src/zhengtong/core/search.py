@@ -1,13 +1,21 @@
 """Full-text search behind one interface: jieba segmentation, PostgreSQL full-text (GIN) or SQLite FTS5.
 
-    index(kind, object_id, unit_id=, title=, number=, body=, attachments=, created_at=)   # upsert, caller's transaction
+    index(kind, object_id, unit_id=, title=, number=, body=, attachments=, created_at=, readers=[keys])  # upsert
+    set_readers(kind, object_id, readers)                   # the reader keys alone (who may read changed)
     remove(kind, object_id)
-    search(q, kinds=[...], allowed=<QuerySet of object ids the caller may read>, limit=20, offset=0) -> SearchPage
+    search(q, kinds=[...], allowed=<QuerySet of object ids the caller may read>, readers=<the caller's keys>,
+           limit=20, offset=0) -> SearchPage
 
 Text is segmented once, when indexed, with jieba's search mode (words and their sub-words: 安全生产 → 安全, 生产,
 安全生产), and stored as space-separated tokens; the database's own tokenizer then only splits on spaces
 (PostgreSQL 'simple', FTS5 unicode61). A query is segmented the same way and every token must match (AND).
 `allowed` is applied inside the same SQL, so a row the caller may not read is never counted or returned.
+
+Reader keys make that fast at a million rows: the domain app stores with each entry opaque keys naming who may
+read it (documents: "i<identity>" for participants, "c<unit>" for a unit's 收发员) and passes the caller's keys to
+search(). PostgreSQL keeps them as extra lexemes ("@i12") in the GIN-indexed `match`, so the words and the keys
+are intersected inside the index instead of probing the readable set row by row; SQLite keeps them in an FTS5
+column. The keys only narrow: `allowed` stays the exact rule, so a stale key can hide nothing and show nothing.
 
 PostgreSQL tests `match` (stripped tsvector, in-row, GIN) and ranks the matches with `document` (weighted, with
 positions) by ts_rank_cd; SQLite uses FTS5 MATCH and bm25 with column weights. Past COUNT_CAP matches the page is
@@ -31,6 +39,8 @@ from zhengtong.core.errors import ServiceError
 
 log = logging.getLogger(__name__)
 TOKEN = re.compile(r"[0-9a-z]+|[\u3400-\u9fff\uf900-\ufaff]+", re.I)
+READER_KEY = re.compile(r"[a-z0-9]{1,40}")
+MAX_READER_KEYS = 200  # of one caller: identities and clerk units, a handful in practice
 MAX_QUERY = 100
 MAX_TERMS = 12
 COUNT_CAP = 10_000
@@ -41,7 +51,7 @@ SNIPPET = 120
 INDEX_TEXT = 50_000
 # newest first, as the index core_search_recent (migration 0003) runs on PostgreSQL (SQLite sorts NULL last in DESC)
 RECENT_ORDER = {"postgresql": "e.created_at DESC NULLS LAST, e.id DESC", "sqlite": "e.created_at DESC, e.id DESC"}
-BM25_WEIGHTS = "10.0, 10.0, 2.0, 1.0"  # title, number, body, attachments (FTS5 column order)
+BM25_WEIGHTS = "10.0, 10.0, 2.0, 1.0, 0.0"  # title, number, body, attachments, readers (FTS5 column order)
 
 
 @dataclass(frozen=True)
@@ -96,25 +106,49 @@ def entry_fields(*, title: str, number: str = "", body: str = "", attachments: s
                 attachment_tokens=_joined(attachments[:INDEX_TEXT]))
 
 
+def readers_text(keys) -> str:
+    """The stored form of reader keys: "@key" each (a lexeme no jieba token can be: tokens are letters, digits
+    and CJK only), sorted, space separated."""
+    keys = set(keys or ())
+    bad = [k for k in keys if not isinstance(k, str) or not READER_KEY.fullmatch(k)]
+    if bad:
+        raise ValueError(f"reader keys are 1–40 lower-case letters or digits: {bad[:3]!r}")
+    return " ".join(f"@{k}" for k in sorted(keys))
+
+
 def index(kind: str, object_id: int, *, unit_id: int | None, title: str, number: str = "", body: str = "",
-          attachments: str = "", created_at: datetime | None = None) -> None:
+          attachments: str = "", created_at: datetime | None = None, readers=()) -> None:
     from zhengtong.core.models import SearchEntry
 
     values = dict(entry_fields(title=title, number=number, body=body, attachments=attachments), unit_id=unit_id,
-                  created_at=created_at)
+                  created_at=created_at, readers=readers_text(readers))
     entry, _ = SearchEntry.objects.update_or_create(kind=kind, object_id=object_id, defaults=values)
     if connection.vendor == "sqlite":
         _fts_replace([(entry.pk, values)])
+
+
+def set_readers(kind: str, object_id: int, readers) -> None:
+    """Replace the reader keys of an entry (no-op when it is not indexed), in the caller's transaction."""
+    from zhengtong.core.models import SearchEntry
+
+    text = readers_text(readers)
+    entry = SearchEntry.objects.filter(kind=kind, object_id=object_id).only("pk", "readers").first()
+    if entry is None or entry.readers == text:
+        return
+    SearchEntry.objects.filter(pk=entry.pk).update(readers=text)
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE core_search_fts SET readers = %s WHERE rowid = %s", [text, entry.pk])
 
 
 def _fts_replace(entries) -> None:
     """SQLite: (re)write the FTS5 rows of (entry id, columns) pairs; rowid is the entry's id."""
     with connection.cursor() as cursor:
         cursor.executemany("DELETE FROM core_search_fts WHERE rowid = %s", [(pk,) for pk, _ in entries])
-        cursor.executemany("INSERT INTO core_search_fts (rowid, title, number, body, attachments) "
-                           "VALUES (%s, %s, %s, %s, %s)",
-                           [(pk, v["title_tokens"], v["number_tokens"], v["body_tokens"], v["attachment_tokens"])
-                            for pk, v in entries])
+        cursor.executemany("INSERT INTO core_search_fts (rowid, title, number, body, attachments, readers) "
+                           "VALUES (%s, %s, %s, %s, %s, %s)",
+                           [(pk, v["title_tokens"], v["number_tokens"], v["body_tokens"], v["attachment_tokens"],
+                             v.get("readers", "")) for pk, v in entries])
 
 
 def remove(kind: str, object_id: int) -> None:
@@ -184,10 +218,26 @@ class _Plan:
     order: str
 
 
-def _plan(q: str, kinds: list[str], allowed) -> _Plan:
+def _readers_sql(readers) -> tuple[str, str]:
+    """The caller's reader keys as (PostgreSQL tsquery literal, SQLite FTS5 expression)."""
+    keys = sorted(set(readers))[:MAX_READER_KEYS]
+    if any(not isinstance(k, str) or not READER_KEY.fullmatch(k) for k in keys):
+        raise ValueError("reader keys are 1–40 lower-case letters or digits")
+    # keys are [a-z0-9] only (checked above): nothing to escape in either syntax
+    return " | ".join(f"'@{k}'" for k in keys), "readers : (" + " OR ".join(f'"{k}"' for k in keys) + ")"
+
+
+def _plan(q: str, kinds: list[str], allowed, readers=None) -> _Plan:
     terms = query_terms(q)
     allowed_sql, allowed_params = _allowed_sql(allowed)
     kinds_sql = ", ".join(["%s"] * len(kinds)) or "NULL"
+    pg = connection.vendor == "postgresql"
+    keys_tsquery = keys_fts = None
+    if readers is not None:
+        if not list(readers):
+            allowed_sql, allowed_params = " AND 1 = 0", []  # the caller holds no key: nothing is readable
+        else:
+            keys_tsquery, keys_fts = _readers_sql(readers)
     # a single character is a token only where jieba left it alone (电 in 电力 is not): required with longer terms it
     # would lose matches, so it is dropped; a query of single characters only matches titles and numbers by substring
     words = [t for t in terms if len(t) > 1 or t.isascii()]
@@ -196,23 +246,36 @@ def _plan(q: str, kinds: list[str], allowed) -> _Plan:
         terms = list(dict.fromkeys(TOKEN.findall(q.lower())))[:MAX_TERMS]
         where = " AND ".join(["(e.title LIKE %s OR e.number LIKE %s)"] * len(terms))
         like = [p for t in terms for p in (f"%{t}%", f"%{t}%")]
-        return _Plan(terms, f"FROM core_searchentry e WHERE e.kind IN ({kinds_sql}) AND {where}{allowed_sql}",
-                     [*kinds, *like, *allowed_params], "1.0", [], "e.created_at DESC, e.id DESC")
-    if connection.vendor == "postgresql":
+        keys_sql, keys_params = "", []
+        if keys_tsquery and pg:
+            keys_sql, keys_params = " AND e.match @@ %s::tsquery", [keys_tsquery]
+        elif keys_fts:
+            keys_sql = " AND e.id IN (SELECT rowid FROM core_search_fts WHERE core_search_fts MATCH %s)"
+            keys_params = [keys_fts]
+        return _Plan(terms, f"FROM core_searchentry e WHERE e.kind IN ({kinds_sql}) AND {where}{keys_sql}"
+                            f"{allowed_sql}",
+                     [*kinds, *like, *keys_params, *allowed_params], "1.0", [], "e.created_at DESC, e.id DESC")
+    if pg:
         tsquery = " & ".join(words)  # terms hold only letters, digits and CJK (TOKEN): nothing to escape
-        return _Plan(words, f"FROM core_searchentry e WHERE e.kind IN ({kinds_sql}) "
-                            f"AND e.match @@ to_tsquery('simple', %s){allowed_sql}",
-                     [*kinds, tsquery, *allowed_params], "ts_rank_cd(e.document, to_tsquery('simple', %s))",
-                     [tsquery], "score DESC, e.created_at DESC NULLS LAST, e.id DESC")
-    match = " AND ".join(f'"{t}"' for t in words)
+        # one tsquery with the words and the keys: GIN intersects them inside the index (rarest posting list first)
+        condition = ("e.match @@ (to_tsquery('simple', %s) && %s::tsquery)" if keys_tsquery
+                     else "e.match @@ to_tsquery('simple', %s)")
+        return _Plan(words, f"FROM core_searchentry e WHERE e.kind IN ({kinds_sql}) AND {condition}{allowed_sql}",
+                     [*kinds, tsquery, *([keys_tsquery] if keys_tsquery else []), *allowed_params],
+                     "ts_rank_cd(e.document, to_tsquery('simple', %s))", [tsquery],
+                     "score DESC, e.created_at DESC NULLS LAST, e.id DESC")
+    # the words in the text columns only (the readers column holds keys, not words)
+    match = "{title number body attachments} : (" + " AND ".join(f'"{t}"' for t in words) + ")"
+    if keys_fts:
+        match += " AND " + keys_fts
     return _Plan(words, f"FROM core_search_fts f JOIN core_searchentry e ON e.id = f.rowid "
                         f"WHERE core_search_fts MATCH %s AND e.kind IN ({kinds_sql}){allowed_sql}",
                  [match, *kinds, *allowed_params], f"-bm25(core_search_fts, {BM25_WEIGHTS})", [],
                  "score DESC, e.created_at DESC, e.id DESC")
 
 
-def search(q: str, *, kinds: list[str], allowed=None, limit: int = 20, offset: int = 0) -> SearchPage:
-    plan = _plan(q, kinds, allowed)
+def search(q: str, *, kinds: list[str], allowed=None, readers=None, limit: int = 20, offset: int = 0) -> SearchPage:
+    plan = _plan(q, kinds, allowed, readers)
     limit, offset = max(1, min(int(limit), 100)), max(0, min(int(offset), 10_000))
     order = plan.order.replace("e.", "m.")
     with connection.cursor() as cursor:
@@ -237,9 +300,9 @@ def search(q: str, *, kinds: list[str], allowed=None, limit: int = 20, offset: i
                       hits=_hits([(r[0], r[1]) for r in rows], plan.terms))
 
 
-def matching_ids(q: str, *, kinds: list[str], allowed=None) -> set[int]:
+def matching_ids(q: str, *, kinds: list[str], allowed=None, readers=None) -> set[int]:
     """Every object id search() would page through for q (no cap, no order): for recall measurements and tests."""
-    plan = _plan(q, kinds, allowed)
+    plan = _plan(q, kinds, allowed, readers)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT e.object_id {plan.base}", plan.params)
         return {row[0] for row in cursor.fetchall()}
@@ -288,7 +351,8 @@ def snippet(text: str, terms: list[str]) -> str:
 
 
 def reindex_all(kind: str, rows, *, batch: int = 500) -> int:
-    """Bulk (re)build for one kind from (object_id, unit_id, title, number, body, attachments, created_at) tuples:
+    """Bulk (re)build for one kind from (object_id, unit_id, title, number, body, attachments, created_at, readers)
+    tuples (readers: the entry's reader keys, as index() takes them):
     per batch, the old entries of those objects are deleted and the new ones inserted in one statement each
     (rather than one upsert per row). Run it in the caller's transaction or let each batch commit on its own."""
     from django.db import transaction
@@ -308,8 +372,9 @@ def reindex_all(kind: str, rows, *, batch: int = 500) -> int:
             SearchEntry.objects.filter(pk__in=old).delete()
             entries = SearchEntry.objects.bulk_create([
                 SearchEntry(kind=kind, object_id=object_id, unit_id=unit_id, created_at=created_at,
+                            readers=readers_text(readers),
                             **entry_fields(title=title, number=number, body=body, attachments=attachments))
-                for object_id, unit_id, title, number, body, attachments, created_at in chunk])
+                for object_id, unit_id, title, number, body, attachments, created_at, readers in chunk])
             if connection.vendor == "sqlite":
                 _fts_replace([(e.pk, e.__dict__) for e in entries])
 

@@ -1,5 +1,6 @@
 """Full-text search over the documents a user may read (issue #4 §6): core.search does the matching and the
-ranking; the readable set is applied inside the same SQL, so a hit the user may not read is never counted."""
+ranking; the readable set is applied inside the same SQL, so a hit the user may not read is never counted. The
+caller's reader keys (selectors.caller_reader_keys) narrow the matches inside the index first."""
 from __future__ import annotations
 
 from zhengtong.audit.services import record
@@ -18,7 +19,9 @@ def search_documents(user, q: str, *, page: int = 1) -> dict:
     allowed = selectors.readable_ids(user)
     if allowed is None:
         allowed = Document.objects.none().values("pk")
-    found = search.search(q, kinds=[SEARCH_KIND], allowed=allowed, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    # the caller's reader keys let the index narrow the matches first; `allowed` is the exact rule on what is left
+    found = search.search(q, kinds=[SEARCH_KIND], allowed=allowed, readers=selectors.caller_reader_keys(user),
+                          limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     rows = {d.pk: d for d in Document.objects.filter(pk__in=[h.object_id for h in found.hits])}
     hits = []
     for hit in found.hits:

@@ -62,6 +62,31 @@ def readable_ids(user) -> QuerySet | None:
     return parts[0].union(*parts[1:], all=True)
 
 
+def reader_keys(document: Document) -> list[str]:
+    """The same rule as readable_ids, seen from one document, as core.search reader keys: "i<identity>" for
+    everyone holding (or held for) a task of its flow, its drafter and those granted; "c<unit>" for the 收发员 and
+    档案员 of the owning unit and of every unit it was dispatched to. Kept in the index by services.common."""
+    identities = {document.drafter_id}
+    if document.instance_id:
+        for assignee, principal in Task.objects.filter(instance_id=document.instance_id).values_list(
+                "assignee_id", "on_behalf_of_id"):
+            identities.update((assignee, principal))
+    identities.update(Access.objects.filter(document_id=document.pk).values_list("identity_id", flat=True))
+    units = {document.unit_id, *Dispatch.objects.filter(document_id=document.pk).values_list("unit_id", flat=True)}
+    return [f"i{i}" for i in sorted(i for i in identities if i)] + [f"c{u}" for u in sorted(u for u in units if u)]
+
+
+def caller_reader_keys(user) -> list[str]:
+    """The user's side of reader_keys: their identities and the units where they are 收发员 or 档案员 ([] when
+    they may read nothing)."""
+    if user is None or not user.is_authenticated or is_any_admin(user):
+        return []
+    ids = _identities(user)
+    if not ids:
+        return []
+    return [f"i{i}" for i in ids] + [f"c{u}" for u in clerk_unit_ids(user)]
+
+
 def readable(user) -> QuerySet[Document]:
     """Every document the user may read, as one query."""
     ids = readable_ids(user)

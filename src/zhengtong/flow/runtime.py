@@ -21,6 +21,7 @@ from zhengtong.core.errors import ServiceError
 from . import engine
 from .assignment import AssignmentContext, effective_handlers, narrow_to_chosen, resolve_candidates
 from .models import Task
+from .signals import send_participants_changed
 
 
 def yellow_days() -> int:
@@ -129,7 +130,9 @@ def project(instance, workflow, ctx: AssignmentContext, *, sender=None, chosen_i
             rows.append(Task(instance=instance, spiff_task_id=spiff_task.id, node_id=spec.bpmn_id,
                              node_name=node_name[:100], assignee=identity, on_behalf_of=on_behalf_of, sender=sender,
                              received_at=now, deadline=deadline, deadline_status=status))
-    return Task.objects.bulk_create(rows)
+    created = Task.objects.bulk_create(rows)
+    send_participants_changed({instance.pk} if rows else ())
+    return created
 
 
 def refresh_deadline_statuses(today: date | None = None) -> int:

@@ -201,12 +201,62 @@ def test_long_texts_are_indexed_within_the_database_limits():
     assert found("河长制") == [41]
 
 
+@pytest.fixture
+def keyed():
+    """Six entries with reader keys ("i<identity>", "c<unit>" as the documents app gives them)."""
+    keys = {1: ["i1", "c9"], 2: ["i2"], 3: ["c9"], 4: [], 5: ["i1"], 6: ["i1"]}
+    for pk, readers in keys.items():
+        search.index("document", pk, unit_id=1, title=f"关于第{pk}次安全检查的函", body="安全检查", readers=readers)
+
+
+def test_reader_keys_narrow_the_matches_to_the_callers_keys(keyed):
+    assert set(found("安全检查", readers=["i1"])) == {1, 5, 6}
+    assert set(found("安全检查", readers=["c9", "i2"])) == {1, 2, 3}
+    assert search.search("安全检查", kinds=["document"], readers=["i2"]).total == 1
+    assert set(found("函", readers=["c9"])) == {1, 3}  # the one-character (title substring) path too
+    assert search.matching_ids("安全检查", kinds=["document"], readers=["i2", "c9"]) == {1, 2, 3}
+    page = search.search("安全检查", kinds=["document"], readers=[])  # a caller holding no key reads nothing
+    assert (page.total, page.hits) == (0, [])
+
+
+def test_reader_keys_only_narrow_allowed_stays_the_exact_rule(keyed):
+    # a key left behind (e.g. a task handed to someone else) shows nothing the exact rule refuses
+    allowed = SearchEntry.objects.filter(kind="document", object_id__in=[1, 5]).values("object_id")
+    assert set(found("安全检查", readers=["i1"], allowed=allowed)) == {1, 5}
+    assert search.search("安全检查", kinds=["document"], readers=["i1"], allowed=allowed).total == 2
+
+
+def test_reader_keys_are_not_words(keyed):
+    # the keys live beside the text, never in it: searching for "i1" or "c9" finds no document by its keys
+    assert found("i1") == [] and found("c9") == []
+    assert found("i1", readers=["i1"]) == []
+
+
+def test_set_readers_replaces_the_keys_of_one_entry(keyed):
+    search.set_readers("document", 4, ["i1"])
+    assert set(found("安全检查", readers=["i1"])) == {1, 4, 5, 6}
+    search.set_readers("document", 5, [])
+    assert set(found("安全检查", readers=["i1"])) == {1, 4, 6}
+    assert SearchEntry.objects.get(object_id=1).readers == "@c9 @i1"
+    search.set_readers("document", 999, ["i1"])  # not indexed: nothing to do
+    assert not SearchEntry.objects.filter(object_id=999).exists()
+
+
+@pytest.mark.parametrize("bad", [["I1"], ["i-1"], ["a" * 41], [""], [7]])
+def test_reader_keys_are_lower_case_letters_and_digits(bad):
+    with pytest.raises(ValueError):
+        search.index("document", 1, unit_id=1, title="关于测试的通知", readers=bad)
+    with pytest.raises(ValueError):
+        search.search("测试", kinds=["document"], readers=bad)
+
+
 def test_reindex_all_replaces_entries_in_bulk(gongwen):
-    rows = [(pk, 1, f"关于第{pk}批重点项目建设的通知", f"示发改发〔2026〕{pk}号", "推进重点项目建设。", "", None)
-            for pk in range(11, 16)]
+    rows = [(pk, 1, f"关于第{pk}批重点项目建设的通知", f"示发改发〔2026〕{pk}号", "推进重点项目建设。", "", None,
+             [f"i{pk}"]) for pk in range(11, 16)]
     assert search.reindex_all("document", rows, batch=2) == 5
     assert SearchEntry.objects.filter(kind="document").count() == 5
     assert set(found("重点项目")) == {11, 12, 13, 14, 15}
+    assert set(found("重点项目", readers=["i12", "i14"])) == {12, 14}  # the reader keys came along
     assert found("冬季") == []  # the old text of 11–13 is gone from the full-text side as well
     assert search.reindex_all("document", rows) == 5
     assert search.search("重点项目", kinds=["document"]).total == 5

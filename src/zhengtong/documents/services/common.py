@@ -90,11 +90,32 @@ def not_found() -> NotFound:
 
 
 def reindex(document: Document) -> None:
-    """Title, number, body and attachment text go to the full-text index in the caller's transaction."""
+    """Title, number, body and attachment text, and who may read it, go to the full-text index in the caller's
+    transaction."""
     from zhengtong.core import search
+
+    from ..selectors import reader_keys
 
     attachments = "\n".join(t for t in document.attachments.values_list("text", flat=True) if t)
     search.index(SEARCH_KIND, document.pk, unit_id=document.unit_id, title=document.title,
                  number=" ".join(n for n in (document.doc_number, document.receipt_number, document.source_number)
                                  if n),
-                 body=document.body_text, attachments=attachments, created_at=document.created_at)
+                 body=document.body_text, attachments=attachments, created_at=document.created_at,
+                 readers=reader_keys(document))
+
+
+def refresh_readers(documents) -> None:
+    """Who may read these documents changed (a task, a grant, a dispatch): their search reader keys follow, in the
+    caller's transaction. The keys only narrow a search; selectors.readable_ids stays the rule."""
+    from zhengtong.core import search
+
+    from ..selectors import reader_keys
+
+    for document in documents:
+        search.set_readers(SEARCH_KIND, document.pk, reader_keys(document))
+
+
+def on_participants_changed(sender, instance_ids, **kwargs) -> None:
+    """flow.signals.participants_changed: a step, 传阅, 转办, AB岗 … gave a document's flow new participants."""
+    refresh_readers(Document.objects.filter(instance_id__in=instance_ids).only("pk", "drafter_id", "unit_id",
+                                                                                "instance_id"))

@@ -27,7 +27,7 @@ from ..models import (
     Version,
 )
 from ..rules import Draft, check
-from .common import raise_errors, refuse_classified, reindex, require_step
+from .common import raise_errors, refresh_readers, refuse_classified, reindex, require_step
 
 FLOW_OF = {Direction.OUTGOING: BusinessType.DISPATCH, Direction.MEMO: BusinessType.SIGN_REPORT,
            Direction.INCOMING: BusinessType.RECEIPT}
@@ -260,6 +260,7 @@ def grant_access(actor, document: Document, *, identity_ids, reason: str) -> int
             _, new = Access.objects.get_or_create(document=document, identity=identity,
                                                   defaults={"granted_by": granter, "reason": reason})
             created += new
+        refresh_readers([document])
         record("document.access_granted", obj=document, user=actor, identity=granter, unit=document.unit,
                detail={"identities": [i.pk for i in identities], "reason": reason})
     return created

@@ -12,7 +12,7 @@ from zhengtong.audit.services import record
 from zhengtong.core.errors import Conflict, ServiceError
 
 from ..models import Direction, Dispatch, Document, Recipient, Status
-from .common import require_step
+from .common import refresh_readers, require_step
 
 # sent after commit: the exchange issue turns the dispatch records into deliveries
 document_dispatched = Signal()  # sender=Document, document=<Document>, dispatches=<list[Dispatch]>, actor=<user>
@@ -122,6 +122,7 @@ def dispatch_document(actor, document: Document) -> list[Dispatch]:
                                              for r in recipients])
         locked.dispatched_at, locked.status, locked.updated_at = now, Status.DISPATCHED, now
         locked.save(update_fields=["dispatched_at", "status", "updated_at"])
+        refresh_readers([locked])  # the recipients' 收发员 may read it now
         record("document.dispatched", obj=locked, user=actor, identity=task.assignee, unit=locked.unit,
                detail={"units": [r.unit_id for r in recipients], "sha256": locked.sealed_sha256})
         transaction.on_commit(lambda: document_dispatched.send(sender=Document, document=locked, dispatches=rows,

@@ -211,6 +211,55 @@ def test_first_review_may_return_the_document_to_its_sender(s):
     assert document.status == Status.RETURNED and document.returned_reason == "不属于本单位职责范围"
 
 
+def _found_by(identity, q="冬季安全生产") -> set[int]:
+    from zhengtong.documents.search import search_documents
+
+    return {hit["id"] for hit in search_documents(user(identity), q)["hits"]}
+
+
+def test_search_reader_keys_follow_who_may_read_the_document(s):
+    """The index's reader keys (core.search) are rewritten whenever readability changes — a new step, 转办,
+    传阅, a grant — so search finds the document exactly for those selectors.get_readable lets in."""
+    from zhengtong.core.models import SearchEntry
+    from zhengtong.flow.services.handover import transfer_task
+
+    o = s.office
+    document = draft(s)
+    outsider = IdentityFactory(unit=s.recipients[0])
+    colleague = IdentityFactory(unit=o.unit, department=o.drafter.department, duty=duty(Duty.CLERK))
+    reader = IdentityFactory(unit=o.unit, department=o.office_head.department, duty=duty(Duty.CLERK))
+
+    def stored():
+        return SearchEntry.objects.get(kind="document", object_id=document.pk).readers
+
+    def check():
+        assert stored() == " ".join(f"@{k}" for k in sorted(selectors.reader_keys(document)))
+        for identity in (o.drafter, o.dept_head, o.office_head, o.deputy, o.doc_clerk, outsider, colleague, reader):
+            try:
+                selectors.get_readable(user(identity), document.pk)
+                may_read = True
+            except NotFound:
+                may_read = False
+            assert (document.pk in _found_by(identity)) == may_read, identity
+
+    check()
+    assert document.pk not in _found_by(o.dept_head)
+    review = walk(s, document, "dept_review")  # a new step: the 科长 joins
+    check()
+    assert document.pk in _found_by(o.dept_head)
+    transfer_task(user(o.dept_head), review, to_identity=colleague)  # 转办
+    check()
+    assert document.pk in _found_by(colleague)
+    from zhengtong.flow.services.reading import circulate
+
+    circulate(user(colleague), holder_task(document), to_identities=[reader], to_units=[])  # 传阅
+    check()
+    assert document.pk in _found_by(reader)
+    services.grant_access(user(o.drafter), document, identity_ids=[outsider.pk], reason="参考")
+    check()
+    assert document.pk in _found_by(outsider)
+
+
 def test_who_may_read_a_document(s):
     o = s.office
     document = draft(s)

@@ -12,6 +12,7 @@ from zhengtong.core.errors import Conflict, Forbidden, ServiceError
 
 from .. import engine
 from ..models import ProcessInstance, Task, TrailEntry
+from ..signals import send_participants_changed
 
 ROUTE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 INSTANCE_FIELDS = ["status", "version", "completed_at"]
@@ -137,7 +138,9 @@ def target_identity(instance, task: Task, to_identity, label: str):
 
 
 def copy_task(task: Task, handler, now, **extra) -> Task:
-    return Task.objects.create(instance_id=task.instance_id, spiff_task_id=task.spiff_task_id, node_id=task.node_id,
-                               node_name=task.node_name, assignee=handler.identity, on_behalf_of=handler.on_behalf_of,
-                               sender=task.assignee, received_at=now, deadline=task.deadline,
-                               deadline_status=task.deadline_status, **extra)
+    row = Task.objects.create(instance_id=task.instance_id, spiff_task_id=task.spiff_task_id, node_id=task.node_id,
+                              node_name=task.node_name, assignee=handler.identity, on_behalf_of=handler.on_behalf_of,
+                              sender=task.assignee, received_at=now, deadline=task.deadline,
+                              deadline_status=task.deadline_status, **extra)
+    send_participants_changed({task.instance_id})
+    return row

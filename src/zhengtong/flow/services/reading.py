@@ -129,6 +129,7 @@ def circulate(actor, task: Task, *, to_identities: list[Identity], to_units: lis
             Task(instance=instance, spiff_task_id=task.spiff_task_id, node_id=task.node_id, node_name=task.node_name,
                  assignee=r, sender=task.assignee, kind=Task.Kind.TOREAD, status=Task.Status.OPEN, received_at=now)
             for r in readers])
+        signals.send_participants_changed({instance.pk})
         for row, reader in zip(new, readers, strict=True):
             row.assignee = reader  # with its person, for the caller's message
         names = "、".join(r.person.name for r in readers[:TRAIL_NAMES])
