@@ -279,3 +279,23 @@ def test_who_may_read_a_document(s):
     drafter = type(user(o.drafter)).objects.get(pk=user(o.drafter).pk)
     with pytest.raises(NotFound):
         selectors.get_readable(drafter, document.pk)
+
+
+def test_reindex_documents_command_restores_a_lost_or_stale_index(s):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from zhengtong.core import search
+    from zhengtong.core.models import SearchEntry
+
+    o = s.office
+    document = draft(s)
+    search.remove("document", document.pk)
+    search.index("document", 987654, unit_id=o.unit.pk, title="已删除公文的冬季安全生产通知", readers=["i1"])
+    assert document.pk not in _found_by(o.drafter)
+    out = StringIO()
+    call_command("reindex_documents", stdout=out)
+    assert "已重建 1 件" in out.getvalue() and "移除 1 条" in out.getvalue()
+    assert _found_by(o.drafter) == {document.pk}
+    assert not SearchEntry.objects.filter(object_id=987654).exists()
