@@ -13,7 +13,9 @@ Tasks (`tasks_router`, /api/v1/tasks) and instances (`instances_router`, /api/v1
 - GET  /tasks/{id} → the task with its submit options (routes, chosen nodes, candidates) for its holder
 - POST /tasks/{id}/actions {action, route?, to_identities?, to_units?, target_node?, opinion?, position?, send_back?,
        circled?} → 200 {instance_id, instance_status, tasks} (flow/actions.py dispatches to the services)
-- POST /process-instances {business_type, title, identity_id?} → 201; GET /process-instances?scope=started → 我发起的
+- POST /process-instances {business_type, title, identity_id?} → 201; 400 `flow.start_in_business_app` for a type
+       its business app starts (flow.business `start_url`; 公文 start with POST /api/v1/documents);
+       GET /process-instances?scope=started → 我发起的
 - GET  /process-instances/{id} → definition id/version, current nodes, trail (participants only; else 403,
        audited by the API's error handler).
 """
@@ -31,7 +33,7 @@ from zhengtong.accounts.permissions import administered_unit_ids, require_authen
 from zhengtong.core.errors import Forbidden, ServiceError
 from zhengtong.org.models import Unit
 
-from . import actions, selectors, selectors_ops, services
+from . import actions, business, selectors, selectors_ops, services
 from .models import ProcessDefinition, ProcessInstance, Task
 
 router = Router(tags=["flow"])
@@ -343,7 +345,8 @@ def started_instances(request, q: Query[StartedQuery]):
 
 
 class StartIn(Schema):
-    business_type: str = Field(description="dispatch 发文 / receipt 收文 / sign_report 签报")
+    business_type: str = Field(description="业务类型。由业务应用发起的类型在此被拒绝（flow.start_in_business_app）："
+                                           "公文（发文、签报、收文）用 POST /api/v1/documents 拟稿或登记")
     title: str = Field(max_length=200)
     identity_id: int | None = Field(None, description="以哪个身份发起（默认主身份）")
 
@@ -359,6 +362,7 @@ class StartedOut(Schema):
                        summary="发起流程")
 def start_instance(request, body: StartIn):
     require_authenticated(request.auth)
+    business.refuse_bare_start(body.business_type)
     identity = services.identity_to_start(request.auth, body.identity_id)
     instance = services.start_process(request.auth, identity=identity, business_type=body.business_type,
                                       title=body.title)

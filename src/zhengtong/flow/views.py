@@ -212,14 +212,24 @@ def instance_page(request, instance_id: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def start_page(request):
-    """发起: business type, title and (for someone with several posts) the post; then the first step opens."""
+    """发起. A business type its app starts (flow.business `start_url`: 发文 and 签报 at 拟稿, 收文 at the 收发员's
+    登记) is a link there, and `?business_type=` of one goes straight on; the others: business type, title and (for
+    someone with several posts) the post, then the first step opens. A bare start of the former is refused."""
     person = getattr(request.user, "person", None)
     posts = list(person.identities.filter(active=True).select_related("unit", "department", "duty")) if person else []
+    elsewhere = [{"value": value, "label": label, "url": business.start_url(value, request.user),
+                  "note": business.hooks_for(value).start_note}
+                 for value, label in BusinessType.choices if business.starts_in_business_app(value)]
+    bare_types = [(value, label) for value, label in BusinessType.choices
+                  if not business.starts_in_business_app(value)]
     values = {"business_type": request.GET.get("business_type", ""), "title": "", "identity": ""}
     error = ""
+    if request.method == "GET" and posts and (url := business.start_url(values["business_type"], request.user)):
+        return redirect(url)
     if request.method == "POST":
         values = {k: request.POST.get(k, "").strip() for k in values}
         try:
+            business.refuse_bare_start(values["business_type"])
             identity = services.identity_to_start(request.user, _int(values["identity"], 0) or None)
             instance = services.start_process(request.user, identity=identity,
                                               business_type=values["business_type"], title=values["title"])
@@ -230,5 +240,5 @@ def start_page(request):
             messages.success(request, f"已发起“{instance.title}”")
             return redirect("flow:task", task_id=first.pk) if first else redirect("flow:started")
     return render(request, "flow/start.html", {
-        "posts": posts, "values": values, "error": error, "business_types": BusinessType.choices,
+        "posts": posts, "values": values, "error": error, "business_types": bare_types, "elsewhere": elsewhere,
     }, status=400 if error else 200)

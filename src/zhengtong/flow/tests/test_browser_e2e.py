@@ -1,6 +1,10 @@
 """The default 发文 and 收文 flows end to end in a real browser (issue #3, done criterion), on the demo city (small
 scale): each holder logs in through the login form, finds the item in 待办, opens it and acts with the page's own
-forms — opinion, route, the organisation picker for the next handlers, 会签, 传阅, 圈阅, 已阅. R1.5, R1.6."""
+forms — opinion, route, the organisation picker for the next handlers, 会签, 传阅, 圈阅, 已阅. R1.5, R1.6.
+
+The instances start as the documents app starts them (拟稿, 登记 → `services.start_process`), without a document:
+the 发起 page sends these types to the documents app (documents/tests/test_browser_start.py), and the document's
+side of the steps is walked in documents/tests/test_browser_documents.py."""
 from __future__ import annotations
 
 import pytest
@@ -8,6 +12,7 @@ from django.core.management import call_command
 
 from tests.support import screenshot
 from zhengtong.accounts.models import User
+from zhengtong.flow import services
 from zhengtong.flow.models import ProcessInstance, Task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -65,6 +70,12 @@ class Desk:
         assert f"已提交“{task.node_name}”" in self.page.locator(".messages").inner_text()
 
 
+def start(username: str, business_type: str, title: str) -> ProcessInstance:
+    actor = User.objects.get(username=username)
+    return services.start_process(actor, identity=services.identity_to_start(actor), business_type=business_type,
+                                  title=title)
+
+
 def open_todo(instance) -> list[Task]:
     return list(Task.objects.filter(instance=instance, status="open", kind="todo")
                 .select_related("assignee__person__user", "instance").order_by("id"))
@@ -86,14 +97,7 @@ def test_r1_5_dispatch_through_the_web_ui(page, live_server, login, city):
     errors: list[str] = []
     watch(page, errors)
     desk = Desk(page, live_server, login, errors)
-    login("bgs.keyuan")
-    page.goto(f"{live_server.url}/tasks/start/")
-    page.select_option("#id_business_type", "dispatch")
-    page.fill("#id_title", "关于开展2027年度安全生产大检查的通知")
-    screenshot(page, "flow-start-desktop")
-    page.get_by_role("button", name="发起").click()
-    page.wait_for_load_state("networkidle")
-    instance = ProcessInstance.objects.get(title="关于开展2027年度安全生产大检查的通知")
+    instance = start("bgs.keyuan", "dispatch", "关于开展2027年度安全生产大检查的通知")
     [draft] = open_todo(instance)
     desk.submit(draft, opinion="请审核")
     [review] = open_todo(instance)
@@ -139,13 +143,7 @@ def test_r1_6_receipt_through_the_web_ui_with_circulation_and_circle(page, phone
     watch(page, errors)
     watch(phone_page, errors)
     desk = Desk(page, live_server, login, errors)
-    login("jyj.sfy")
-    page.goto(f"{live_server.url}/tasks/start/?business_type=receipt")
-    page.fill("#id_title", "市政府办公室关于做好寒假期间校园安全工作的通知")
-    page.get_by_role("button", name="发起").click()
-    page.wait_for_load_state("networkidle")
-    instance = ProcessInstance.objects.get(title="市政府办公室关于做好寒假期间校园安全工作的通知")
-    assert instance.business_type == "receipt"
+    instance = start("jyj.sfy", "receipt", "市政府办公室关于做好寒假期间校园安全工作的通知")
     [sign_in] = open_todo(instance)
     desk.submit(sign_in)
     [register] = open_todo(instance)
