@@ -1,6 +1,7 @@
 """The body editor (documents/_editor.html + editor.js) in Chromium, under the site's Content-Security-Policy: styles
-from the toolbar, the browser's undo/redo, a paste of hostile HTML cleaned to plain paragraphs, and what the form
-finally sends. No server: Playwright answers the requests itself (the page, the static files, the form post)."""
+from the toolbar, the browser's undo/redo, a paste of hostile HTML cleaned to plain paragraphs, the body's headings in
+the accessibility tree a screen reader reads, and what the form finally sends. No server: Playwright answers the
+requests itself (the page, the static files, the form post)."""
 from __future__ import annotations
 
 import mimetypes
@@ -163,3 +164,51 @@ def test_without_changes_the_editor_sends_the_body_it_was_given(page):
     page.get_by_role("button", name="保存").click()
     page.wait_for_url(f"{ORIGIN}/submit")
     assert site.posted[0]["body_html"] == [original] and errors == []
+
+
+def outline(page) -> list[tuple[int, str]]:
+    """The headings inside the editor as Chromium hands them to a screen reader (its accessibility tree, not the DOM):
+    (level, name) in reading order."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        area = cdp.send("Runtime.evaluate", {"expression": "document.querySelector('.doc-editor-area')"})["result"]
+        nodes = cdp.send("Accessibility.queryAXTree", {"objectId": area["objectId"], "role": "heading"})["nodes"]
+    finally:
+        cdp.detach()
+    levels = [next(p["value"]["value"] for p in n.get("properties", []) if p["name"] == "level") for n in nodes]
+    return [(level, n["name"]["value"]) for level, n in zip(levels, nodes, strict=True)]
+
+
+def test_r2_4_body_headings_are_headings_a_screen_reader_can_navigate_while_editing(page):
+    site, errors = open_editor(page, body.text_to_html(
+        "各区人民政府：\n一、总体要求\n（一）工作目标\n1.基本原则\n（1）具体措施\n各单位要高度重视，认真组织实施。"))
+    loaded = [(1, "一、总体要求"), (2, "（一）工作目标"), (3, "1.基本原则"), (4, "（1）具体措施")]
+    assert outline(page) == loaded  # one level per 公文 heading level, as the toolbar names them (一级标题 …)
+    textbox = page.get_by_role("textbox", name="正文")
+    for level, name in loaded:
+        assert textbox.get_by_role("heading", level=level, name=name, exact=True).count() == 1
+    assert textbox.get_by_role("paragraph").count() == 2  # the salutation and the body text stay paragraphs
+
+    # a paragraph styled from the toolbar is a heading at once; set back to 正文 it is not
+    page.locator(".doc-editor-area p").last.click()
+    page.keyboard.press("End")
+    page.keyboard.press("Enter")
+    page.keyboard.type("二、保障措施")
+    press_level(page, "一级标题")
+    assert outline(page) == [*loaded, (1, "二、保障措施")]
+    press_level(page, "正文")
+    assert outline(page) == loaded
+    press_level(page, "一级标题")
+    page.keyboard.press("End")
+    page.keyboard.press("Enter")
+    page.evaluate(PASTE, ["", "（一）组织领导\n1.明确分工\n各部门按职责抓好落实。"])  # a pasted outline: headings too
+    expected = [*loaded, (1, "二、保障措施"), (2, "（一）组织领导"), (3, "1.明确分工")]
+    assert outline(page) == expected
+
+    # what is stored keeps the <h1>–<h4> structure, and the PDF reads the same levels from it
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_url(f"{ORIGIN}/submit")
+    [sent] = site.posted[0]["body_html"]
+    assert body.sanitize_html(sent) == sent
+    assert [(b.level, b.text) for b in body.html_to_blocks(sent) if b.level] == expected
+    assert errors == []

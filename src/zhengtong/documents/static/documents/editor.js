@@ -3,6 +3,8 @@
 // so that Ctrl+Z / Ctrl+Y (and the 撤销/重做 buttons) undo them like typing. Pasted content arrives as plain paragraphs,
 // headings recognised by their numbering. The textarea always holds the structure as HTML; the server sanitizes it
 // again (documents.body.sanitize_html). Without JavaScript the textarea itself is edited.
+// The headings stay real <h1>–<h4> while editing, so a screen reader lists them and jumps between them inside the
+// 正文 textbox, at the level the toolbar names (一级标题 = level 1); keep them so (test_editor_browser.outline).
 (function () {
   "use strict";
   const INLINE = { STRONG: "strong", B: "strong", EM: "em", I: "em", U: "u" };
