@@ -32,6 +32,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.db import connection
 
@@ -43,7 +44,9 @@ READER_KEY = re.compile(r"[a-z0-9]{1,40}")
 MAX_READER_KEYS = 200  # of one caller: identities and clerk units, a handful in practice
 MAX_QUERY = 100
 MAX_TERMS = 12
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000  # matches counted and ranked; past it the total reads "1000+" and the newest come first
+MONTH_WINDOWS = (3, 12, 36, None)  # months (besides a year ahead) per try of _newest_by_month; None: all
+BUCKET_TZ = ZoneInfo("Asia/Shanghai")  # the month lexemes' calendar (migration 0005 uses the same zone)
 SNIPPET_SOURCE = 4_000  # characters of body + attachments kept for snippets
 SNIPPET = 120
 # characters of the body and of the attachments' text that are indexed: PostgreSQL refuses a tsvector over 1 MB, and
@@ -275,29 +278,90 @@ def _plan(q: str, kinds: list[str], allowed, readers=None) -> _Plan:
 
 
 def search(q: str, *, kinds: list[str], allowed=None, readers=None, limit: int = 20, offset: int = 0) -> SearchPage:
-    plan = _plan(q, kinds, allowed, readers)
+    """One page of matches. With `readers`, the matches are what the keys let through (counted, ranked, paged inside
+    the index) and `allowed` is checked on the page's rows; without, `allowed` is part of the SQL."""
+    exact_on_page = readers is not None and allowed is not None
+    plan = _plan(q, kinds, None if exact_on_page else allowed, readers)
     limit, offset = max(1, min(int(limit), 100)), max(0, min(int(offset), 10_000))
-    order = plan.order.replace("e.", "m.")
     with connection.cursor() as cursor:
-        # one pass: at most COUNT_CAP + 1 matches, each scored once, counted and ranked together (a separate
-        # count would find every match a second time)
-        cursor.execute(f"SELECT m.id, m.score, count(*) OVER () FROM (SELECT e.id, e.created_at, {plan.score} AS score "
-                       f"{plan.base} LIMIT {COUNT_CAP + 1}) m ORDER BY {order} LIMIT %s OFFSET %s",
-                       [*plan.score_params, *plan.params, limit, offset])
-        rows = cursor.fetchall()
-        if rows:
-            total = rows[0][2]
-        else:  # past the last page (or nothing matched): the count alone
-            cursor.execute(f"SELECT count(*) FROM (SELECT 1 {plan.base} LIMIT {COUNT_CAP + 1}) capped", plan.params)
-            total = cursor.fetchone()[0]
-        if total > COUNT_CAP:
+        # counting visits each match's row once (PostgreSQL reads the heap for every bitmap match): capped, so a
+        # very common word costs COUNT_CAP row visits, not one per match
+        cursor.execute(f"SELECT count(*) FROM (SELECT 1 {plan.base} LIMIT {COUNT_CAP + 1}) capped", plan.params)
+        total = cursor.fetchone()[0]
+        if total == 0 or (total <= COUNT_CAP and offset >= total):
+            rows = []
+        elif total <= COUNT_CAP:
+            order = plan.order.replace("e.", "m.")
+            cursor.execute(f"SELECT m.id, m.score FROM (SELECT e.id, e.created_at, {plan.score} AS score "
+                           f"{plan.base}) m ORDER BY {order} LIMIT %s OFFSET %s",
+                           [*plan.score_params, *plan.params, limit, offset])
+            rows = cursor.fetchall()
+        elif connection.vendor == "postgresql" and readers:
+            rows = _newest_by_month(cursor, plan, limit, offset)
+        else:
             # more than COUNT_CAP matches: ranking them all costs seconds at a million rows, so the newest come first
             # (an index walk that stops after the page); a narrower query brings ranking back
-            cursor.execute(f"SELECT e.id, 0.0 AS score, 0 {plan.base} ORDER BY {RECENT_ORDER[connection.vendor]} "
+            cursor.execute(f"SELECT e.id, 0.0 AS score {plan.base} ORDER BY {RECENT_ORDER[connection.vendor]} "
                            "LIMIT %s OFFSET %s", [*plan.params, limit, offset])
             rows = cursor.fetchall()
+    if exact_on_page and rows:
+        rows = _only_allowed(rows, allowed)
     return SearchPage(total=min(total, COUNT_CAP), total_capped=total > COUNT_CAP, terms=plan.terms,
-                      hits=_hits([(r[0], r[1]) for r in rows], plan.terms))
+                      hits=_hits(rows, plan.terms))
+
+
+def month_key(moment: datetime | None) -> str:
+    """The month lexeme PostgreSQL's `match` carries for an entry (migration 0005): "#m202611" in China time."""
+    if moment is None:
+        return "#m0"
+    local = moment.astimezone(BUCKET_TZ) if moment.tzinfo else moment
+    return f"#m{local.year * 100 + local.month}"
+
+
+def _newest_by_month(cursor, plan: _Plan, limit: int, offset: int) -> list[tuple]:
+    """Newest first among more than COUNT_CAP matches without visiting them all: the month lexemes in `match` let
+    the index return only the matches of the newest months; the window widens until it holds the page. Every match
+    outside a window is older than every match inside it (months partition time), so the order is exact."""
+    need = offset + limit
+    now = datetime.now(BUCKET_TZ)
+    newest = now.year * 12 + now.month - 1 + 12  # a year ahead: a clock set wrong must not hide a document
+    for span in MONTH_WINDOWS:
+        if span is None:
+            window, params = "", []
+        else:
+            months = [f"'#m{(m // 12) * 100 + m % 12 + 1}'" for m in range(newest, newest - 12 - span, -1)]
+            window, params = " AND e.match @@ %s::tsquery", [" | ".join(months)]
+        cursor.execute(f"SELECT e.id, 0.0, count(*) OVER () {plan.base}{window} "
+                       f"ORDER BY {RECENT_ORDER['postgresql']} LIMIT %s OFFSET %s",
+                       [*plan.params, *params, limit, offset])
+        rows = cursor.fetchall()
+        if span is None or (rows and rows[0][2] >= need):
+            return [(r[0], r[1]) for r in rows]
+    return []
+
+
+def _only_allowed(rows: list[tuple], allowed) -> list[tuple]:
+    """The page's rows the exact rule lets through. The reader keys are kept in step with it in the same
+    transaction as every change, so a row dropped here means they were not: logged, never shown."""
+    from django.core.exceptions import EmptyResultSet
+
+    from zhengtong.core.models import SearchEntry
+
+    objects = dict(SearchEntry.objects.filter(pk__in=[r[0] for r in rows]).values_list("pk", "object_id"))
+    try:
+        sql, params = allowed.query.sql_with_params()
+    except EmptyResultSet:
+        ok = set()
+    else:
+        ids = sorted(set(objects.values()))
+        marks = ", ".join(["%s"] * len(ids))
+        with connection.cursor() as cursor:  # the filter reaches every branch of a UNION: index probes, not a scan
+            cursor.execute(f"WITH a(v) AS ({sql}) SELECT v FROM a WHERE v IN ({marks})", [*params, *ids])
+            ok = {row[0] for row in cursor.fetchall()}
+    stale = [objects.get(r[0]) for r in rows if objects.get(r[0]) not in ok]
+    if stale:
+        log.warning("search: reader keys out of step with the readable set for objects %s", stale)
+    return [r for r in rows if objects.get(r[0]) in ok]
 
 
 def matching_ids(q: str, *, kinds: list[str], allowed=None, readers=None) -> set[int]:

@@ -2,7 +2,9 @@ from django.db import migrations, models
 
 # Reader keys (core/search.py): who may read an entry, as opaque keys the domain app gives ("@i12", "@c7").
 # PostgreSQL: `match` is rebuilt to carry them as extra lexemes (array_to_tsvector: taken verbatim, not parsed), so
-# one GIN scan intersects a query's words with the caller's keys; measured in bench/search_bench.py (PERFORMANCE.md).
+# one GIN scan intersects a query's words with the caller's keys, and the entry's month ("#m202611", China time, as
+# core.search.month_key) so that newest-first over many matches reads only the newest months' rows; measured in
+# bench/search_bench.py (docs/PERFORMANCE.md).
 # SQLite: the FTS5 table gains a `readers` column (rebuilt from the entries).
 PG_UP = [
     "DROP INDEX IF EXISTS core_search_match",
@@ -11,7 +13,9 @@ PG_UP = [
          ADD COLUMN match tsvector GENERATED ALWAYS AS (strip(to_tsvector('simple',
            coalesce(title_tokens, '') || ' ' || coalesce(number_tokens, '') || ' ' || coalesce(body_tokens, '') || ' '
            || coalesce(attachment_tokens, ''))) || array_to_tsvector(array_remove(string_to_array(
-           coalesce(readers, ''), ' '), ''))) STORED,
+           coalesce(readers, ''), ' '), '')) || array_to_tsvector(ARRAY['#m' || coalesce((
+           date_part('year', created_at AT TIME ZONE 'Asia/Shanghai') * 100
+           + date_part('month', created_at AT TIME ZONE 'Asia/Shanghai'))::int::text, '0')])) STORED,
          ALTER COLUMN match SET STORAGE MAIN""",
     "CREATE INDEX core_search_match ON core_searchentry USING GIN (match)",
 ]
