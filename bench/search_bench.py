@@ -639,6 +639,8 @@ def render(backend: str, r: dict, load: dict, sample: dict, machine: str) -> str
     if "table_bytes" in load:
         load_txt += (f"; entry table with TOAST and indexes {load['table_bytes'] / 2**30:.1f} GiB, of which the GIN "
                      f"index {load['gin_bytes'] / 2**30:.2f} GiB")
+    if load.get("note"):
+        load_txt += f" ({load['note']})"
     lines += [
         "| measurement | figure | floor (same run) |",
         "| --- | --- | --- |",

@@ -179,6 +179,8 @@ def create_document(request, payload: DocumentIn):
     from django.db import transaction
 
     files = [(a, _attachment_bytes(a)) for a in payload.attachments]
+    for item, data in files:  # refused before the transaction: its rollback would take the R1.8 refusal's audit along
+        services.check_attachment(request.user, item.filename, data)
     with transaction.atomic():  # the document and its attachments, or nothing
         if payload.direction == "incoming":
             document = services.register_incoming(
@@ -254,7 +256,10 @@ def _pdf_response(data: bytes, name: str) -> HttpResponse:
 
 
 def document_pdf(user, document: Document) -> tuple[bytes, bool]:
-    """The sealed file when there is one, else a preview rendered now."""
+    """The sealed file when there is one, else a preview rendered now. A 收文 has none: rendered here it would carry
+    the receiving unit's 发文机关标志 over another body's document (its original is the registered scan)."""
+    if document.direction == "incoming":
+        raise ServiceError("document.no_layout", "收文不在本平台排版，请查看来文原件（附件）", status=404)
     if document.sealed_pdf:
         with document.sealed_pdf.open("rb") as handle:
             return handle.read(), True

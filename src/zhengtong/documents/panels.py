@@ -20,6 +20,8 @@ def task_panel(user, task):
                "recipients": list(document.recipients.select_related("unit")),
                "attachments": list(document.attachments.all()),
                "warnings": [v for v in check(draft_of(document)) if not v.error] if "sign" in tags else []}
+    if document.handling_kind:  # the 拟办 as decided, for the 批示 and 承办 that follow
+        context["assisting"] = list(document.assisting_departments.all())
     if "doc_number" in tags:
         from .selectors import void_numbers
 

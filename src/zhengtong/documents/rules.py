@@ -70,7 +70,8 @@ def check(draft: Draft, stage: str = "save") -> list[Violation]:
         if overlap:
             problems.append(Violation("R1.2", "同一单位不能既是主送又是抄送，请从抄送中去掉"))
     if draft.doc_kind == "请示":
-        if len(draft.main_recipient_ids) != 1:
+        # a 签报 (memo) goes up to the unit's own leaders through its flow: it has no 主送 or 抄送 to route
+        if draft.direction == "outgoing" and len(draft.main_recipient_ids) != 1:
             problems.append(Violation("R1.7", f"请示只能主送一个上级机关（现有 {len(draft.main_recipient_ids)} 个），"
                                               "其他机关请列入抄送"))
         subordinate = [pk for pk in draft.copy_recipient_ids if pk in draft.subordinate_ids]

@@ -1,4 +1,4 @@
-"""Reads only the 公文 pages need: the 文号登记簿 (register of numbers) a 收发员 keeps."""
+"""Reads only the 公文 pages need: the 文号登记簿 (register of numbers) a 收发员 keeps, the opinions on a document."""
 from __future__ import annotations
 
 from django.db.models import Count, Max, Q, QuerySet
@@ -6,7 +6,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from zhengtong.accounts.permissions import is_any_admin
 from zhengtong.org.models import Duty, Identity
 
-from .models import NumberEntry
+from .models import Document, NumberEntry
 
 
 def doc_clerk_unit_ids(user) -> list[int]:
@@ -35,3 +35,21 @@ def number_books(unit_ids: list[int]) -> list[dict]:
 def book_entries(unit_ids: list[int], *, unit_id: int, code: str, year: int) -> QuerySet[NumberEntry]:
     return (number_entries(unit_ids).filter(unit_id=unit_id, code=code, year=year)
             .select_related("document", "taken_by__person").order_by("seq"))
+
+
+def opinions(user, document: Document) -> list:
+    """办理意见 for the document page, in order: every step's written opinion (拟办, the leaders' 批示 …) and each
+    圈阅, with who gave it — what a 签报's or 收文's 处理单 carries; the flow's trail is the record. Only for the
+    flow's participants and the owning unit's people (its 收发员, 档案员): a recipient unit reading a dispatched
+    document does not see the sender's internal opinions."""
+    from zhengtong.flow.models import TrailEntry
+    from zhengtong.flow.selectors import is_participant
+
+    person = getattr(user, "person", None)
+    if document.instance_id is None or person is None:
+        return []
+    own_unit = person.identities.filter(active=True, unit_id=document.unit_id).exists()
+    if not own_unit and not is_participant(user, document.instance):
+        return []
+    return list(TrailEntry.objects.filter(Q(operation="circle_read") | ~Q(opinion=""), instance_id=document.instance_id)
+                .select_related("identity__person", "on_behalf_of__person").order_by("created_at", "id"))

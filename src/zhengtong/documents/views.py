@@ -18,7 +18,7 @@ from zhengtong.core.errors import NotFound, ServiceError
 from . import selectors, services
 from .api import document_pdf, verification_of
 from .models import Classification, Direction, DocKind, Orientation, Urgency
-from .selectors_pages import doc_clerk_unit_ids
+from .selectors_pages import doc_clerk_unit_ids, opinions
 from .services.common import open_task
 
 TABS = [("outgoing", "发文"), ("incoming", "收文"), ("memo", "签报")]
@@ -116,16 +116,14 @@ def register_incoming(request):
     values = {k: request.POST.get(k, "").strip() for k in ("title", "doc_kind", "source_unit", "source_unit_name",
                                                            "source_number", "urgency", "classification", "body")}
     if request.method == "POST":
+        scan = request.FILES.get("scan")
         try:
             document = services.register_incoming(
                 request.user, title=values["title"], doc_kind=values["doc_kind"],
                 source_unit_id=(_ids(values["source_unit"]) or [None])[0], source_unit_name=values["source_unit_name"],
                 source_number=values["source_number"], urgency=values["urgency"],
-                classification=values["classification"], body_text=values["body"])
-            scan = request.FILES.get("scan")
-            if scan is not None:
-                services.add_attachment(request.user, document, filename=scan.name, data=scan.read(),
-                                        title="来文扫描件", role="source")
+                classification=values["classification"], body_text=values["body"],
+                scan_filename=scan.name if scan else "", scan_data=scan.read() if scan else None)
         except ServiceError as exc:
             messages.error(request, exc.message)
         else:
@@ -147,7 +145,8 @@ def detail(request, pk: int):
         "recipients": list(document.recipients.select_related("unit")),
         "copies": list(document.recipients.filter(kind="copy").select_related("unit")),
         "attachments": list(document.attachments.all()), "joint": list(document.joint_issuers.select_related("unit")),
-        "dispatches": list(document.dispatches.select_related("unit"))})
+        "dispatches": list(document.dispatches.select_related("unit")), "opinions": opinions(request.user, document),
+        "assisting": list(document.assisting_departments.all()) if document.handling_kind else []})
 
 
 @login_required

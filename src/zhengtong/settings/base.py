@@ -239,7 +239,13 @@ LOGGING = {
     "formatters": {"plain": {"format": "[%(asctime)s] %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {"huey": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    "loggers": {
+        "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # pyHanko logs every failed check of a verification with a traceback at WARNING; seals.services turns each
+        # into a problem the verifier sees, so only its errors are worth a log line
+        "pyhanko": {"level": "ERROR"},
+        "pyhanko_certvalidator": {"level": "ERROR"},
+    },
 }
 
 # Lockout is per account (R7.1: "lock after 5 failures"); address-level throttling of login is done

@@ -19,17 +19,25 @@ def _attachment_step(actor, document: Document, what: str):
     return require_step(actor, document, field, what)
 
 
-def add_attachment(actor, document: Document, *, filename: str, data: bytes, title: str = "",
-                   role: str = Attachment.Role.ATTACHMENT) -> Attachment:
-    task = _attachment_step(actor, document, "上传附件")
+def check_attachment(actor, filename: str, data: bytes, *, obj=None) -> tuple[str, str, str, str]:
+    """(file name, content type, SHA-256, text) of an acceptable upload; a wrong type or size and an R1.8 mark in its
+    text are refused (the mark audited). Callers that register a document together with its files run this before
+    their transaction: a refusal inside it would roll its own audit record back."""
     from .. import files
 
-    if role not in Attachment.Role.values:
-        raise ServiceError("document.invalid_attachment_role", "附件类别无效")
     filename = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:255]
     content_type, digest = files.check_upload(filename, data)
     text = files.extract_text(filename, data)
-    refuse_classified(actor, text=text, where=f"附件“{filename}”", obj=document)
+    refuse_classified(actor, text=text, where=f"附件“{filename}”", obj=obj)
+    return filename, content_type, digest, text
+
+
+def add_attachment(actor, document: Document, *, filename: str, data: bytes, title: str = "",
+                   role: str = Attachment.Role.ATTACHMENT) -> Attachment:
+    task = _attachment_step(actor, document, "上传附件")
+    if role not in Attachment.Role.values:
+        raise ServiceError("document.invalid_attachment_role", "附件类别无效")
+    filename, content_type, digest, text = check_attachment(actor, filename, data, obj=document)
     title = (title or filename.rsplit(".", 1)[0]).strip()[:200]
     with transaction.atomic():
         order = (document.attachments.filter(role=role).aggregate(m=Max("order"))["m"] or 0) + 1

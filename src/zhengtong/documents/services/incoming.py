@@ -14,7 +14,8 @@ from zhengtong.flow.models import BusinessType, Task
 from zhengtong.flow.services.common import deny, person_of
 from zhengtong.org.models import Department, Duty, Unit
 
-from ..models import Classification, DocKind, Document, Status, Urgency
+from ..models import Attachment, Classification, DocKind, Document, Status, Urgency
+from .attachments import add_attachment, check_attachment
 from .common import refuse_classified, reindex, require_step
 from .drafting import _add_version, clean_body, clean_choice
 from .numbering import take_receipt_number
@@ -25,9 +26,11 @@ HANDLING_FIELDS = ["handling_kind", "lead_department", "handling_deadline", "sta
 def register_incoming(actor, *, title: str, doc_kind: str, source_unit_id: int | None = None,
                       source_unit_name: str = "", source_number: str = "", urgency: str = "",
                       classification: str = "", body_html: str = "", body_text: str = "",
-                      received_at=None, identity_id: int | None = None) -> Document:
+                      received_at=None, identity_id: int | None = None, scan_filename: str = "",
+                      scan_data: bytes | None = None) -> Document:
     """签收 + 登记 of a document that arrived on paper or by other means (the exchange issue calls this too):
-    only the unit's 收发员; the 签收 time is recorded and the 收文号 given; the flow waits at 登记."""
+    only the unit's 收发员; the 签收 time is recorded and the 收文号 given; the flow waits at 登记. `scan_data`: the
+    paper's scan (正文原件), kept with the registration or refused before anything is registered."""
     person = person_of(actor)
     refuse_classified(actor, classification=classification)
     identity = flow_services.identity_to_start(actor, identity_id)
@@ -53,6 +56,8 @@ def register_incoming(actor, *, title: str, doc_kind: str, source_unit_id: int |
     if not source_name:
         raise ServiceError("document.source_required", "请填写来文单位")
     html, text = clean_body(actor, body_html, body_text)
+    if scan_data is not None:
+        check_attachment(actor, scan_filename, scan_data)
     now = timezone.now()
     received_at = received_at or now
     with transaction.atomic():
@@ -70,6 +75,9 @@ def register_incoming(actor, *, title: str, doc_kind: str, source_unit_id: int |
         first = Task.objects.filter(instance=instance, status=Task.Status.OPEN, kind=Task.Kind.TODO).first()
         if first is not None and first.node_id == "sign_in":  # 签收 happened now, by this 收发员
             flow_services.submit_task(actor, first, opinion="已签收")
+        if scan_data is not None:
+            add_attachment(actor, document, filename=scan_filename, data=scan_data, title="来文扫描件",
+                           role=Attachment.Role.SOURCE)
         reindex(document)
         record("document.registered", obj=document, user=actor, identity=identity, unit=identity.unit,
                detail={"receipt_number": document.receipt_number, "source": source_name,
