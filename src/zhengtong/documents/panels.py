@@ -1,5 +1,5 @@
-"""The document panel on the flow's task page: what the document is and the step's own actions (取号, 用印, 核发,
-拟办, 答复, 修改正文), shown only to the holder of the step that allows them."""
+"""The document panel on the flow's task page: what the document is and the step's own actions (取号, 用印, 联合用印,
+核发, 拟办, 答复, 修改正文), shown only to the holder of the step that allows them."""
 from __future__ import annotations
 
 from .models import Document
@@ -26,11 +26,16 @@ def task_panel(user, task):
         from .selectors import void_numbers
 
         context["void_numbers"] = list(void_numbers([document.issuing_unit_id or document.unit_id])[:20])
-    if "seal" in tags:
+    if tags & {"seal", "joint_seal"}:
         from zhengtong.seals import selectors as seal_selectors
 
-        context["seals"] = [s for s in seal_selectors.seals_for(task.assignee)
-                            if s.unit_id == (document.issuing_unit_id or document.unit_id)]
+        from .services.outgoing import issuers, sealed_unit_ids, sealing_unit
+
+        unit = sealing_unit(document, task)
+        sealed = sealed_unit_ids(document)
+        context.update(seal_unit=unit, seal_done=unit is not None and unit.pk in sealed,
+                       seals=[s for s in seal_selectors.seals_for(task.assignee) if unit and s.unit_id == unit.pk],
+                       joint_unsealed=[u for u in issuers(document)[1:] if u.pk not in sealed])
     if "handling" in tags:
         context["departments"] = list(document.unit.departments.all())
     return "documents/_task_panel.html", context

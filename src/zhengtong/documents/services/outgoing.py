@@ -1,4 +1,8 @@
-"""发文 after 签发: the fixed-layout PDF (R2), 用印 (R7.4) and 核发 (one dispatch record per recipient unit)."""
+"""发文 after 签发: the fixed-layout PDF (R2), 用印 (R7.4) and 核发 (one dispatch record per recipient unit).
+
+联合行文 (R1.2, R1.4): each issuing body seals with its own seal, in the issuers' order, on the same file — the lead
+body's 收发员 at 用印 (`seal`, the first seal certifies the file), then at 联合用印 (`joint_seal`) a 收发员 of each other
+body, who adds that body's seal over its name; 核发 waits for every seal."""
 from __future__ import annotations
 
 import hashlib
@@ -8,11 +12,11 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from zhengtong.audit.services import record
-from zhengtong.core.errors import Conflict, ServiceError
+from zhengtong.audit.services import record, security_event
+from zhengtong.core.errors import Conflict, Forbidden, ServiceError
 
 from ..models import Direction, Dispatch, Document, Recipient, Status
-from .common import refresh_readers, require_step
+from .common import editable_fields, open_task, refresh_readers, require_step
 
 # sent after commit: the exchange issue turns the dispatch records into deliveries
 document_dispatched = Signal()  # sender=Document, document=<Document>, dispatches=<list[Dispatch]>, actor=<user>
@@ -56,6 +60,67 @@ def pdf_document(document: Document):
     )
 
 
+def issuers(document: Document) -> list:
+    """The issuing bodies in order: the lead (发文机关), then the other bodies of a 联合行文."""
+    return [j.unit for j in document.joint_issuers.select_related("unit")] or [document.issuing_unit or document.unit]
+
+
+def seal_reference(document: Document) -> str:
+    return f"documents.document:{document.pk}"
+
+
+def sealed_unit_ids(document: Document) -> set[int]:
+    """The bodies whose seal is on the document's file (each 用印 is a SealUse naming the document)."""
+    from zhengtong.seals.models import SealUse
+
+    if not document.sealed_at:
+        return set()
+    return set(SealUse.objects.filter(reference=seal_reference(document)).values_list("seal__unit_id", flat=True))
+
+
+def unsealed_issuers(document: Document) -> list:
+    done = sealed_unit_ids(document)
+    return [u for u in issuers(document) if u.pk not in done]
+
+
+def sealing_unit(document: Document, task):
+    """The body whose seal the holder of `task` applies: the lead at 用印, their own body at 联合用印 (None when
+    their body is not one of the document's issuers, or the step seals nothing)."""
+    tags = editable_fields(task)
+    units = issuers(document)
+    if "seal" in tags:
+        return units[0]
+    if "joint_seal" in tags:
+        return next((u for u in units[1:] if u.pk == task.assignee.unit_id), None)
+    return None
+
+
+def _refuse_seal(actor, document: Document, code: str, message: str, **detail) -> Forbidden:
+    security_event("permission.denied", user=actor, outcome="denied", obj=document, detail={"code": code, **detail})
+    return Forbidden(code, message)
+
+
+def _seal_to_use(actor, document: Document, task, unit, seal_id: int | None):
+    """One of the holder's own seals of `unit` (R1.2: the seal matches the body it is put over); a seal of another
+    body, or one the actor does not hold, is refused and audited."""
+    from zhengtong.seals import selectors as seal_selectors
+    from zhengtong.seals.models import UnitSeal
+
+    mine = [s for s in seal_selectors.seals_for(task.assignee) if s.unit_id == unit.pk]
+    if seal_id is None and mine:
+        return mine[0]
+    chosen = next((s for s in mine if s.pk == seal_id), None)
+    if chosen is not None:
+        return chosen
+    if seal_id is not None:
+        other = UnitSeal.objects.filter(pk=seal_id).first()
+        raise _refuse_seal(actor, document, "document.seal_not_allowed",
+                           f"{f'“{other.name}”' if other else '所选印章'}不能用于这一步：这里只能加盖“{unit.name}”的印章，"
+                           "且须由该印章的用印人加盖（R1.2 印章须与发文机关署名一致）", seal=seal_id, unit=unit.pk)
+    raise _refuse_seal(actor, document, "document.no_seal", f"您没有“{unit.name}”的可用印章（R1.2 印章须与发文机关署名"
+                       "一致），请单位系统管理员把您列为印章使用人", unit=unit.pk)
+
+
 def render_pdf(document: Document):
     """The document as GB/T 9704 PDF, rendered now (a preview until it is sealed)."""
     from .. import pdf
@@ -64,41 +129,54 @@ def render_pdf(document: Document):
 
 
 def seal_document(actor, document: Document, *, seal_id: int | None = None) -> Document:
-    """用印: render the numbered document and seal it with the issuing unit's seal (PAdES, visible seal, timestamp)."""
-    from zhengtong.seals import selectors as seal_selectors
+    """用印: render the numbered document and seal it with the issuing unit's seal (PAdES, visible seal, timestamp);
+    at 联合行文's 联合用印, add the holder's own body's seal to the sealed file, over that body's name."""
     from zhengtong.seals import services as seal_services
 
-    task = require_step(actor, document, "seal", "用印")
+    task = open_task(actor, document)
+    if task is None or "joint_seal" not in editable_fields(task):
+        task = require_step(actor, document, "seal", "用印")
+    units = issuers(document)
+    unit = sealing_unit(document, task)
+    if unit is None:
+        raise _refuse_seal(actor, document, "document.not_issuer", "您所在单位不是本公文的发文机关，不能在本公文上用印")
+    index = [u.pk for u in units].index(unit.pk)
     if not document.doc_number:
         raise Conflict("document.not_numbered", "请先编号再用印")
-    if document.sealed_at:
-        raise Conflict("document.already_sealed", "该公文已用印")
-    seals = [s for s in seal_selectors.seals_for(task.assignee)
-             if s.unit_id == (document.issuing_unit_id or document.unit_id)]
-    seal = next((s for s in seals if seal_id is None or s.pk == seal_id), None)
-    if seal is None:
-        issuing = document.issuing_unit or document.unit
-        raise ServiceError("document.no_seal", f"您没有“{issuing.name}”的可用印章（R1.2 印章须与发文机关署名一致），"
-                           "请单位系统管理员把您列为印章使用人", status=403)
+    if (index == 0 and document.sealed_at) or unit.pk in sealed_unit_ids(document):
+        raise Conflict("document.already_sealed", f"本公文已加盖“{unit.name}”的印章")
+    if index > 0 and not document.sealed_at:
+        raise Conflict("document.lead_not_sealed", f"请待主办机关“{units[0].name}”用印后再加盖本机关印章")
+    seal = _seal_to_use(actor, document, task, unit, seal_id)
     now = timezone.now()
-    document.printing_date = document.printing_date or timezone.localdate()
-    result = render_pdf(document)
-    box = result.seal_boxes[0]
+    if index == 0:
+        document.printing_date = document.printing_date or timezone.localdate()
+    result = render_pdf(document)  # a co-issuer seals the stored file: the same layout tells where its seal goes
+    if index >= len(result.seal_boxes):
+        raise ServiceError("document.no_seal_place", "版式文件中没有该发文机关的用印位置，请联系系统管理员")
+    box = result.seal_boxes[index]
     with transaction.atomic():
         locked = Document.objects.select_for_update(of=("self",)).get(pk=document.pk)
-        if locked.sealed_at:
-            raise Conflict("document.already_sealed", "该公文已用印")
-        sealed = seal_services.seal_pdf(actor, seal, result.pdf, page=box.page, box=box.box,
-                                        reason=f"{document.doc_number} 用印", reference=f"documents.document:{document.pk}",
-                                        identity=task.assignee)
+        if (index == 0 and locked.sealed_at) or unit.pk in sealed_unit_ids(locked):
+            raise Conflict("document.already_sealed", f"本公文已加盖“{unit.name}”的印章")
+        if index == 0:
+            source = result.pdf
+        else:  # read under the lock: two co-issuers sealing at once each add to the other's file
+            with locked.sealed_pdf.open("rb") as handle:
+                source = handle.read()
+        reason = f"{document.doc_number} 用印" + (f"（联合发文机关：{unit.name}）" if index else "")
+        sealed = seal_services.seal_pdf(actor, seal, source, page=box.page, box=box.box, reason=reason,
+                                        reference=seal_reference(document), identity=task.assignee)
         digest = hashlib.sha256(sealed).hexdigest()
-        locked.printing_date = document.printing_date
         locked.sealed_pdf.save(f"{document.pk}-{digest[:12]}.pdf", ContentFile(sealed), save=False)
-        locked.sealed_sha256, locked.sealed_at, locked.sealed_by = digest, now, task.assignee
-        locked.status, locked.updated_at = Status.SEALED, now
+        locked.sealed_sha256, locked.updated_at = digest, now
+        if index == 0:
+            locked.printing_date = document.printing_date
+            locked.sealed_at, locked.sealed_by, locked.status = now, task.assignee, Status.SEALED
         locked.save()
         record("document.sealed", obj=locked, user=actor, identity=task.assignee, unit=locked.unit,
-               detail={"seal": seal.pk, "sha256": digest, "pages": result.pages, "fonts": result.fonts})
+               detail={"seal": seal.pk, "seal_unit": unit.pk, "joint": index > 0, "sha256": digest,
+                       "pages": result.pages, "fonts": result.fonts})
     return locked
 
 
@@ -109,6 +187,10 @@ def dispatch_document(actor, document: Document) -> list[Dispatch]:
         raise ServiceError("document.not_outgoing", "只有发文需要核发")
     if not document.sealed_at:
         raise Conflict("document.not_sealed", "请先用印再核发")
+    missing = unsealed_issuers(document)
+    if missing:
+        raise Conflict("document.joint_seal_missing", "联合行文须由各发文机关用印后核发，尚未用印："
+                       + "、".join(u.name for u in missing))
     now = timezone.now()
     with transaction.atomic():
         locked = Document.objects.select_for_update(of=("self",)).get(pk=document.pk)

@@ -1,6 +1,7 @@
 """The document's side of each flow step (flow.business hooks), keyed by the node's `zt:form editable` tags so a
 flow changed in the designer keeps its meaning: `sign` 签发, `joint_sign` 联合行文会签, `recheck` 复核,
-`doc_number` 编号, `seal` 用印, `dispatch` 核发, `first_review` 初审, `handling` 拟办, `reply` 承办.
+`doc_number` 编号, `seal` 用印, `joint_seal` 联合用印, `dispatch` 核发, `first_review` 初审, `handling` 拟办,
+`reply` 承办.
 
 Both hooks run inside the submit's transaction with the instance row locked; a refusal rolls the submit back.
 A flow instance without a document (started directly through the flow API) passes untouched.
@@ -18,9 +19,11 @@ from ..rules import Violation, check
 from .common import RuleViolation, raise_errors
 from .drafting import body_digest, draft_of
 from .numbering import release_number
+from .outgoing import issuers, sealed_unit_ids, unsealed_issuers
 
 BACK_TO_SIGNER = "back_to_signer"
 RETURN_TO_SENDER = "return_to_sender"
+JOINT_SEAL = "joint_seal"
 
 
 def _document(instance) -> Document | None:
@@ -46,6 +49,10 @@ def before_submit(actor, instance, task, route: str, opinion: str, tags: frozens
         raise Conflict("document.not_numbered", "请先取号（编号）再提交")
     if "seal" in tags and outgoing and not document.sealed_at:
         raise Conflict("document.not_sealed", "请先用印再提交")
+    if "seal" in tags and outgoing:
+        _check_joint_seal_route(document, route)
+    if "joint_seal" in tags and outgoing and task.assignee.unit_id not in sealed_unit_ids(document):
+        raise Conflict("document.not_sealed", "请先加盖本机关印章再提交")
     if "dispatch" in tags and outgoing and not document.dispatched_at:
         raise Conflict("document.not_dispatched", "请先核发再提交")
     if "handling" in tags and not document.handling_kind:
@@ -54,10 +61,31 @@ def before_submit(actor, instance, task, route: str, opinion: str, tags: frozens
         raise ServiceError("document.reply_required", "办件须填写办理结果（答复）后再提交（R1.6）")
 
 
+def _check_joint_seal_route(document: Document, route: str) -> None:
+    """用印 of a 联合行文 goes on to 联合用印 by the other bodies; a single body's document goes straight to 核发."""
+    others = [u.name for u in unsealed_issuers(document)]
+    if route == JOINT_SEAL and len(issuers(document)) < 2:
+        raise ServiceError("document.not_joint", "本公文不是联合行文，请按常规流程提交")
+    if others and route != JOINT_SEAL:
+        raise Conflict("document.joint_seal_required", "联合行文须由各发文机关分别用印：请选择“转联合用印”，并为"
+                       + "、".join(others) + "各选择一位用印人（该机关的收发员）")
+
+
+def _check_joint_sealers(document: Document, new_tasks) -> None:
+    """Every body that still has to seal gets a 联合用印 task (its own 收发员: only they hold its seal)."""
+    chosen = {t.assignee.unit_id for t in new_tasks}
+    missing = [u.name for u in unsealed_issuers(document) if u.pk not in chosen]
+    if missing:
+        raise ServiceError("document.joint_sealer_missing", "联合用印须为每个尚未用印的发文机关选择一位用印人，尚缺："
+                           + "、".join(missing))
+
+
 def after_submit(actor, instance, task, route: str, opinion: str, new_tasks, tags: frozenset[str]) -> None:
     document = _document(instance)
     if document is None:
         return
+    if "seal" in tags and route == JOINT_SEAL:
+        _check_joint_sealers(document, new_tasks)
     now = timezone.now()
     fields = {"updated_at"}
     if document.status == Status.DRAFT:
