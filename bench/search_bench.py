@@ -699,8 +699,9 @@ UNION ALL of two indexed subqueries, the shape of `documents.selectors.readable_
 query = the readable documents whose title, number or body contains it as a substring (computed in Python on the
 raw text). **Recall** = answers found / answers, over the *full* result set (`search.matching_ids`, the same SQL as
 `search()` without LIMIT; `search()`'s `total` is checked against it), summed over the 200 queries (micro) and
-averaged per query (macro). Latency = `search(q, kinds=["document"], allowed=…, limit=20)` in process (server
-side: count + page + highlighting), after a warm-up pass. Floors in the same run: 20 rows by primary key, and the
+averaged per query (macro); the full result set is the keys' matches that `allowed` also lets through.
+Latency = `search(q, kinds=["document"], allowed=…, readers=…, limit=20)` in process (server side: count + page +
+the page's exact check + highlighting), after two warm-up passes. Floors in the same run: 20 rows by primary key, and the
 same match counted (capped at COUNT_CAP + 1 = 1,001) through a cursor. Past 1,000 matches `search()` reports "1000+"
 and lists the newest first (on PostgreSQL through the month lexemes of the index); up to 1,000 it ranks them.
 """
