@@ -186,6 +186,10 @@ def update_document(actor, document: Document, *, comment: str = "", **changes) 
         raise ServiceError("document.invalid_field", "不能修改：" + "、".join(sorted(unknown)))
     tasks = {require_step(actor, document, EDITABLE[f], "修改公文") for f in changes}
     task = next(iter(tasks)) if tasks else None
+    # R1.8 refusals before the transaction: their audit record must survive the refusal's rollback
+    if "title" in changes:
+        refuse_classified(actor, text=(changes["title"] or "").strip(), where="标题", obj=document)
+    cleaned_body = clean_body(actor, changes["body"], None, obj=document) if "body" in changes else None
     with transaction.atomic():
         document = Document.objects.select_for_update(of=("self",)).get(pk=document.pk)
         before = snapshot(document, AUDITED)
@@ -195,7 +199,6 @@ def update_document(actor, document: Document, *, comment: str = "", **changes) 
             document.title = (changes["title"] or "").strip()
             if not document.title or len(document.title) > 200:
                 raise ServiceError("document.invalid_title", "标题不能为空，且不超过 200 个字")
-            refuse_classified(actor, text=document.title, where="标题", obj=document)
         if "doc_kind" in changes:
             document.doc_kind = clean_choice(changes["doc_kind"], DocKind.choices, "document.invalid_kind", "文种")
         if "orientation" in changes:
@@ -216,8 +219,8 @@ def update_document(actor, document: Document, *, comment: str = "", **changes) 
             current = list(document.recipients.values_list("unit_id", "kind"))
             main = _units(changes.get("main_recipients", [u for u, k in current if k == "main"]), "主送机关")
             copy = _units(changes.get("copy_recipients", [u for u, k in current if k == "copy"]), "抄送机关")
-        if "body" in changes:
-            document.body_html, document.body_text = clean_body(actor, changes["body"], None, obj=document)
+        if cleaned_body is not None:
+            document.body_html, document.body_text = cleaned_body
         raise_errors(check(draft_of(document, main=[u.pk for u in main] if main is not None else None,
                                     copy=[u.pk for u in copy] if copy is not None else None)))
         if main is not None:

@@ -68,6 +68,19 @@ def test_r1_8_classified_documents_and_marked_bodies_are_refused_and_audited(s):
     assert draft(s, classification="内部").classification == "内部"
 
 
+def test_r1_8_a_marked_title_or_body_in_an_edit_is_refused_and_the_refusal_stays_audited(s):
+    document = draft(s)
+    drafter = user(s.office.drafter)
+    for change in ({"title": "机密★关于某事项的通知"}, {"body": "<p>绝密★长期</p><p>内容</p>"}):
+        with pytest.raises(ServiceError) as exc:
+            services.update_document(drafter, document, **change)
+        assert exc.value.code == "document.classified_refused"
+    document.refresh_from_db()
+    assert "机密" not in document.title and "绝密" not in document.body_text
+    refusals = AuditRecord.objects.filter(action="document.classified_refused", object_id=str(document.pk))
+    assert sorted(r.detail["where"] for r in refusals) == ["标题", "正文"]
+
+
 def test_editing_is_limited_to_the_step_that_allows_it_and_each_change_is_a_version(s):
     document = draft(s)
     services.update_document(user(s.office.drafter), document, body=document.body_html + "<p>补充一段。</p>",
