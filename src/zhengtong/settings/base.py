@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "zhengtong.flow",
     "zhengtong.seals",
     "zhengtong.documents",
+    "zhengtong.exchange",
     "zhengtong.console",
     "zhengtong.web",
     "zhengtong.demo",

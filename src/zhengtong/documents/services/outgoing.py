@@ -20,6 +20,8 @@ from .common import editable_fields, open_task, refresh_readers, require_step
 
 # sent after commit: the exchange issue turns the dispatch records into deliveries
 document_dispatched = Signal()  # sender=Document, document=<Document>, dispatches=<list[Dispatch]>, actor=<user>
+# the same, sent inside the 核发's transaction: the exchange writes its deliveries there, so none is ever lost
+dispatch_recorded = Signal()  # sender=Document, document=<Document>, dispatches=<list[Dispatch]>, actor=<user>
 
 
 def recipients_line(document: Document, kind: str) -> list[str]:
@@ -205,6 +207,7 @@ def dispatch_document(actor, document: Document) -> list[Dispatch]:
         locked.dispatched_at, locked.status, locked.updated_at = now, Status.DISPATCHED, now
         locked.save(update_fields=["dispatched_at", "status", "updated_at"])
         refresh_readers([locked])  # the recipients' 收发员 may read it now
+        dispatch_recorded.send(sender=Document, document=locked, dispatches=rows, actor=actor)
         record("document.dispatched", obj=locked, user=actor, identity=task.assignee, unit=locked.unit,
                detail={"units": [r.unit_id for r in recipients], "sha256": locked.sealed_sha256})
         transaction.on_commit(lambda: document_dispatched.send(sender=Document, document=locked, dispatches=rows,

@@ -1,0 +1,237 @@
+"""公文交换 inside one instance (issue #5 §1): the only writer of deliveries and their receipts.
+
+Who may do what: the recipient unit's 收发员 opens, signs for (签收) and refuses (退文) a delivery; the sending
+unit's 收发员 — or whoever dispatched it — recalls (撤回) an unsigned delivery, urges (催办) recipients that have not
+signed and resends (重发) after a 退文. Anyone else gets 404 (a delivery's existence is not disclosed), recorded.
+Each change locks the delivery row, so 签收 and 撤回 racing each other end with exactly one winner; the loser gets a
+409 with a message saying what happened.
+"""
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from zhengtong.audit.services import record, security_event
+from zhengtong.core.errors import Conflict, NotFound, ServiceError
+from zhengtong.flow.services.common import person_of
+from zhengtong.org.models import Duty, Identity
+
+from . import signals
+from .models import Delivery, DeliveryEvent
+
+Kind = DeliveryEvent.Kind
+Status = Delivery.Status
+MAX_REASON = 200
+NOT_PENDING = {
+    Status.SIGNED: ("exchange.already_signed", "该文件已由收文单位签收"),
+    Status.REFUSED: ("exchange.already_refused", "该文件已被退文"),
+    Status.RECALLED: ("exchange.recalled", "发文单位已撤回该文件"),
+}
+
+
+def on_dispatch_recorded(sender, document, dispatches, actor, **kwargs) -> list[Delivery]:
+    """核发 (documents.services.outgoing, inside its transaction): one delivery per recipient unit, in its 交换箱."""
+    now = timezone.now()
+    deliveries = Delivery.objects.bulk_create([
+        Delivery(dispatch=d, document=document, sender_unit_id=document.unit_id, unit_id=d.unit_id, kind=d.kind,
+                 copies=d.copies, delivered_at=now) for d in dispatches])
+    DeliveryEvent.objects.bulk_create([DeliveryEvent(delivery=x, kind=Kind.DELIVERED, at=now,
+                                                     identity_id=d.dispatched_by_id)
+                                       for x, d in zip(deliveries, dispatches, strict=True)])
+    record("exchange.delivered", obj=document, user=actor, unit=document.unit,
+           detail={"deliveries": [x.pk for x in deliveries], "units": [x.unit_id for x in deliveries]})
+    transaction.on_commit(lambda: signals.deliveries_arrived.send(sender=Delivery, deliveries=deliveries))
+    return deliveries
+
+
+# --- who is acting ------------------------------------------------------------------------------------------
+
+def clerk_identity(actor, unit_id: int) -> Identity | None:
+    person = person_of(actor)
+    return (Identity.objects.filter(person=person, active=True, unit_id=unit_id, duty__code=Duty.DOC_CLERK)
+            .select_related("unit").first())
+
+
+def _not_found(actor, delivery_id, code: str) -> NotFound:
+    security_event("permission.denied", user=actor, outcome="denied", object_type="exchange.delivery",
+                   object_id=delivery_id, detail={"code": code})
+    return NotFound("exchange.not_found", "交换件不存在或您无权办理")
+
+
+def _delivery(delivery_id) -> Delivery | None:
+    try:
+        return Delivery.objects.select_related("document", "unit", "sender_unit").filter(pk=int(delivery_id)).first()
+    except (TypeError, ValueError):
+        return None
+
+
+def for_recipient(actor, delivery_id) -> tuple[Delivery, Identity]:
+    """The delivery and the actor's 收发员 identity in its receiving unit; 404 otherwise."""
+    delivery = _delivery(delivery_id)
+    identity = clerk_identity(actor, delivery.unit_id) if delivery else None
+    if identity is None:
+        raise _not_found(actor, delivery_id, "exchange.not_recipient_clerk")
+    return delivery, identity
+
+
+def sender_identity(actor, document) -> Identity | None:
+    """The actor's identity entitled to act for the sender: the sending unit's 收发员, or the one who dispatched."""
+    identity = clerk_identity(actor, document.unit_id)
+    if identity is not None:
+        return identity
+    person = person_of(actor)
+    dispatched_by = document.dispatches.values_list("dispatched_by_id", flat=True).first()
+    return Identity.objects.filter(pk=dispatched_by, person=person, active=True).first() if dispatched_by else None
+
+
+def for_sender(actor, delivery_id) -> tuple[Delivery, Identity]:
+    delivery = _delivery(delivery_id)
+    identity = sender_identity(actor, delivery.document) if delivery else None
+    if identity is None:
+        raise _not_found(actor, delivery_id, "exchange.not_sender")
+    return delivery, identity
+
+
+def _locked_pending(delivery_id) -> Delivery:
+    delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
+    if delivery.status != Status.PENDING:
+        code, message = NOT_PENDING[delivery.status]
+        raise Conflict(code, message)
+    return delivery
+
+
+def _event(delivery, kind, identity, now, note: str = "") -> None:
+    DeliveryEvent.objects.create(delivery=delivery, kind=kind, at=now, identity=identity, note=note[:200])
+
+
+def _reason(reason: str, *, required: bool, what: str) -> str:
+    reason = (reason or "").strip()
+    if required and len(reason) < 2:
+        raise ServiceError("exchange.reason_required", f"请填写{what}理由")
+    if len(reason) > MAX_REASON:
+        raise ServiceError("exchange.reason_too_long", f"{what}理由不能超过 {MAX_REASON} 个字")
+    return reason
+
+
+# --- the recipient ------------------------------------------------------------------------------------------
+
+def open_delivery(actor, delivery_id) -> Delivery:
+    """The recipient 收发员 looks at it: the first look is a receipt (已查看)."""
+    delivery, identity = for_recipient(actor, delivery_id)
+    if delivery.opened_at is None:
+        now = timezone.now()
+        with transaction.atomic():
+            if Delivery.objects.filter(pk=delivery.pk, opened_at__isnull=True).update(opened_at=now,
+                                                                                       opened_by=identity):
+                _event(delivery, Kind.OPENED, identity, now)
+        delivery.refresh_from_db()
+    return delivery
+
+
+def sign_delivery(actor, delivery_id):
+    """签收: the incoming document is registered in the receiving unit (收文号, the sealed PDF as its 正文原件) and
+    its 收文 flow starts (R1.6); returns that document."""
+    from zhengtong.documents import services as documents
+
+    delivery, identity = for_recipient(actor, delivery_id)
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = _locked_pending(delivery.pk)
+        sent = delivery.document
+        data = b""
+        if sent.sealed_pdf:
+            with sent.sealed_pdf.open("rb") as f:
+                data = f.read()
+        incoming = documents.register_incoming(
+            actor, title=sent.title, doc_kind=sent.doc_kind, source_unit_id=sent.issuing_unit_id or sent.unit_id,
+            source_number=sent.doc_number, urgency=sent.urgency, classification=sent.classification,
+            body_html=sent.body_html, received_at=now, identity_id=identity.pk,
+            scan_filename=f"{sent.doc_number or sent.pk}.pdf" if data else "", scan_data=data or None)
+        delivery.status, delivery.signed_at, delivery.signed_by, delivery.incoming = Status.SIGNED, now, identity, incoming
+        if delivery.opened_at is None:
+            delivery.opened_at, delivery.opened_by = now, identity
+        delivery.save()
+        _event(delivery, Kind.SIGNED, identity, now, incoming.receipt_number)
+        record("exchange.signed", obj=sent, user=actor, identity=identity, unit=identity.unit,
+               detail={"delivery": delivery.pk, "incoming": incoming.pk, "receipt_number": incoming.receipt_number})
+        transaction.on_commit(lambda: signals.delivery_signed.send(sender=Delivery, delivery=delivery))
+    return incoming
+
+
+def refuse_delivery(actor, delivery_id, *, reason: str) -> Delivery:
+    """拒收/退文: back to the sender with the reason; the sender may fix and 重发."""
+    delivery, identity = for_recipient(actor, delivery_id)
+    reason = _reason(reason, required=True, what="退文")
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = _locked_pending(delivery.pk)
+        delivery.status, delivery.refused_at, delivery.refused_by, delivery.reason = Status.REFUSED, now, identity, reason
+        delivery.save(update_fields=["status", "refused_at", "refused_by", "reason"])
+        _event(delivery, Kind.REFUSED, identity, now, reason)
+        record("exchange.refused", obj=delivery.document, user=actor, identity=identity, unit=identity.unit,
+               detail={"delivery": delivery.pk, "reason": reason})
+        transaction.on_commit(lambda: signals.delivery_refused.send(sender=Delivery, delivery=delivery))
+    return delivery
+
+
+# --- the sender ---------------------------------------------------------------------------------------------
+
+def recall_delivery(actor, delivery_id, *, reason: str = "") -> Delivery:
+    """撤回 a delivery not yet signed for: the recipient sees it withdrawn."""
+    delivery, identity = for_sender(actor, delivery_id)
+    reason = _reason(reason, required=False, what="撤回")
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = _locked_pending(delivery.pk)
+        delivery.status, delivery.recalled_at, delivery.recalled_by = Status.RECALLED, now, identity
+        delivery.reason = reason
+        delivery.save(update_fields=["status", "recalled_at", "recalled_by", "reason"])
+        _event(delivery, Kind.RECALLED, identity, now, reason)
+        record("exchange.recalled", obj=delivery.document, user=actor, identity=identity, unit=identity.unit,
+               detail={"delivery": delivery.pk, "unit": delivery.unit_id, "reason": reason})
+        transaction.on_commit(lambda: signals.delivery_recalled.send(sender=Delivery, delivery=delivery))
+    return delivery
+
+
+def resend_delivery(actor, delivery_id) -> Delivery:
+    """重发 after a 退文 or 撤回: a new pending delivery to the same unit."""
+    delivery, identity = for_sender(actor, delivery_id)
+    now = timezone.now()
+    with transaction.atomic():
+        old = Delivery.objects.select_for_update().get(pk=delivery.pk)
+        if old.status not in (Status.REFUSED, Status.RECALLED):
+            raise Conflict("exchange.not_returned", "只有被退文或已撤回的文件可以重发")
+        if Delivery.objects.filter(dispatch_id=old.dispatch_id, status__in=Delivery.LIVE).exists():
+            raise Conflict("exchange.already_resent", "该单位已有一份待签收或已签收的文件")
+        new = Delivery.objects.create(dispatch_id=old.dispatch_id, document_id=old.document_id,
+                                      sender_unit_id=old.sender_unit_id, unit_id=old.unit_id, kind=old.kind,
+                                      copies=old.copies, print_limit=old.print_limit, delivered_at=now,
+                                      resend_of=old)
+        _event(old, Kind.RESENT, identity, now, f"重发为 {new.pk}")
+        _event(new, Kind.DELIVERED, identity, now, "重发")
+        record("exchange.resent", obj=old.document, user=actor, identity=identity, unit=identity.unit,
+               detail={"delivery": old.pk, "new_delivery": new.pk, "unit": old.unit_id})
+        transaction.on_commit(lambda: signals.deliveries_arrived.send(sender=Delivery, deliveries=[new]))
+    return new
+
+
+def urge_dispatch(actor, document, *, message: str = "") -> list[Delivery]:
+    """催办 every recipient that has not signed for the document yet; returns those deliveries."""
+    identity = sender_identity(actor, document)
+    if identity is None:
+        raise _not_found(actor, document.pk, "exchange.not_sender")
+    message = _reason(message, required=False, what="催办")
+    now = timezone.now()
+    with transaction.atomic():
+        pending = list(Delivery.objects.select_for_update().filter(document=document, status=Status.PENDING))
+        if not pending:
+            raise ServiceError("exchange.nothing_to_urge", "没有待签收的收文单位，无需催办")
+        for delivery in pending:
+            delivery.urged_at, delivery.urge_count = now, delivery.urge_count + 1
+            delivery.save(update_fields=["urged_at", "urge_count"])
+            _event(delivery, Kind.URGED, identity, now, message)
+        record("exchange.urged", obj=document, user=actor, identity=identity, unit=identity.unit,
+               detail={"deliveries": [d.pk for d in pending], "message": message})
+        transaction.on_commit(lambda: signals.delivery_urged.send(sender=Delivery, deliveries=pending,
+                                                                  message=message))
+    return pending
