@@ -8,6 +8,8 @@ the trail), on the platform's default flows (installed first if missing); each u
 - 发文 at 签发 (示政办发, the office's own): reviewed by 秘书科 and the office; bgs.zhuren has it in 待办.
 - 发文 at 签发 in the name of 示范市人民政府 (示政发): reviewed by 秘书科 and by bgs.zhuren; fushizhang signs it.
 - 发文 at 编号: signed by fushizhang; bgs.sfy numbers, seals and dispatches it.
+- 发文 dispatched (示政发): signed by fushizhang, numbered, sealed and dispatched by bgs.sfy to 市教育局 and the
+  first county government's office: waiting in jyj.sfy's and xian1.sfy's 交换箱 for 签收.
 - 收文 at 批示: jyj.sfy signed for it and registered it; jyj.juzhang has it in 待办.
 """
 from __future__ import annotations
@@ -27,8 +29,9 @@ DISPATCH_AT_REVIEW = "示范市人民政府办公室关于做好2027年元旦春
 DISPATCH_AT_SIGN = "示范市人民政府办公室关于印发《示范市政务服务“一网通办”工作方案》的通知"
 GOVERNMENT_AT_SIGN = "示范市人民政府关于进一步加强中小学校园安全管理工作的通知"
 GOVERNMENT_AT_NUMBER = "示范市人民政府关于做好2027年春季学期开学工作的通知"
+GOVERNMENT_DISPATCHED = "示范市人民政府关于做好2027年寒假期间中小学生安全教育工作的通知"
 RECEIPT_AT_INSTRUCT = "省政府办公厅关于做好2027年冬春季森林防灭火工作的通知"
-ACCOUNTS = ["bgs.keyuan", "bgs.zhuren", "bgs.sfy", "fushizhang", "jyj.sfy", "jyj.juzhang"]
+ACCOUNTS = ["bgs.keyuan", "bgs.zhuren", "bgs.sfy", "fushizhang", "jyj.sfy", "jyj.juzhang", "xian1.sfy"]
 
 BODY_SAFETY = """元旦、春节即将来临，为切实做好节日期间安全生产工作，确保全市安全生产形势持续稳定，经市政府同意，现就有关事项通知如下。
 一、提高思想认识，压实安全责任
@@ -134,6 +137,20 @@ def seed_demo_flows() -> int:
     recheck = _submit(sign, opinion="同意印发。")[0]
     _submit(recheck, opinion="已复核")
 
+    county_office = _post("xian1.sfy").unit  # the county government's office: xian1.sfy is its 收发员
+    fifth = outgoing(GOVERNMENT_DISPATCHED, BODY_TERM.replace("开学", "寒假"), issuing=government,
+                     main=city_departments[:1] + [county_office.pk])
+    sign = _submit(to_office_review(fifth, zhuren), opinion="已审核，请陈副市长签发",
+                   next_handlers=[fushizhang.pk])[0]
+    recheck = _submit(sign, opinion="同意印发。")[0]
+    clerk_user = _post("bgs.sfy").person.user
+    _submit(recheck, opinion="已复核")
+    for step in (documents.take_number, documents.seal_document, documents.dispatch_document):
+        task = _open(fifth)
+        fifth.refresh_from_db()
+        step(clerk_user, fifth)
+        _submit(task)
+
     clerk = _post("jyj.sfy")
     juzhang = _post("jyj.juzhang", clerk.unit)
     received = documents.register_incoming(clerk.person.user, title=RECEIPT_AT_INSTRUCT, doc_kind="通知",
@@ -145,4 +162,4 @@ def seed_demo_flows() -> int:
     documents.set_handling(propose.assignee.person.user, received, handling_kind="act",
                            lead_department_id=head.department_id, deadline=timezone.localdate() + timedelta(days=10))
     _submit(propose, opinion="拟请周局长阅示，由办公室牵头落实", next_handlers=[juzhang.pk])
-    return 5
+    return 6

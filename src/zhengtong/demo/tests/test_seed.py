@@ -32,11 +32,13 @@ def people_snapshot():
 def wipe():
     from zhengtong.core.models import SearchEntry
     from zhengtong.documents.models import Document, NumberEntry, NumberSequence
+    from zhengtong.exchange.models import Delivery
     from zhengtong.flow.models import ProcessInstance
     from zhengtong.seals.models import PlatformCA, SealUse, UnitSeal
 
     NumberEntry.objects.all().delete()
     NumberSequence.objects.all().delete()
+    Delivery.objects.all().delete()  # protects the documents it carried (with their receipts)
     Document.objects.all().delete()  # the demo's documents under way, then their flows (tasks and trail go along)
     ProcessInstance.objects.all().delete()
     SearchEntry.objects.all().delete()
@@ -213,13 +215,14 @@ def test_org_code_check_character_follows_gb_11714():
 
 def test_demo_documents_are_under_way_for_the_demo_accounts():
     """The demo accounts find work waiting: 秘书科's head (处室核稿), bgs.zhuren (签发, and a 待阅), fushizhang (签发 of a
-    示范市人民政府 document), bgs.sfy (编号 of a signed one), jyj.juzhang (批示) — each a document with its flow."""
+    示范市人民政府 document), bgs.sfy (编号 of a signed one), jyj.juzhang (批示) — each a document with its flow; a
+    dispatched one waits in jyj.sfy's and xian1.sfy's 交换箱."""
     from zhengtong.demo import flows
     from zhengtong.documents.models import Document
     from zhengtong.flow.models import ProcessInstance, Task, TrailEntry
 
     seed(scale=SMALL)
-    assert ProcessInstance.objects.count() == 5 == Document.objects.filter(instance__isnull=False).count()
+    assert ProcessInstance.objects.count() == 6 == Document.objects.filter(instance__isnull=False).count()
 
     def box(username, kind="todo"):
         return list(Task.objects.filter(assignee__person__user__username=username, status="open", kind=kind)
@@ -236,5 +239,13 @@ def test_demo_documents_are_under_way_for_the_demo_accounts():
     assert signed.status == "signed" and signed.issuing_unit.name == "示范市人民政府"
     assert signed.signer_names == [User.objects.get(username="fushizhang").person.name]
     assert Document.objects.get(title=flows.RECEIPT_AT_INSTRUCT).receipt_number.startswith("收文〔")
-    assert TrailEntry.objects.filter(operation="submit").count() == 16
-    assert AuditRecord.objects.filter(action="flow.task_submitted").count() == 16
+    dispatched = Document.objects.get(title=flows.GOVERNMENT_DISPATCHED)
+    assert dispatched.status == "closed" and dispatched.doc_number.startswith("示政发〔")
+    from zhengtong.exchange.models import Delivery
+
+    pending = Delivery.objects.filter(document=dispatched, status="pending")
+    clerks = {u: User.objects.get(username=u).person.identities.get(is_main=True).unit_id for u in ("jyj.sfy",
+                                                                                                   "xian1.sfy")}
+    assert sorted(pending.values_list("unit_id", flat=True)) == sorted(clerks.values())
+    assert TrailEntry.objects.filter(operation="submit").count() == 24
+    assert AuditRecord.objects.filter(action="flow.task_submitted").count() == 24
