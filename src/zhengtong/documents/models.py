@@ -300,6 +300,8 @@ class Dispatch(models.Model):
     copies = models.PositiveIntegerField("份数", default=1)
     dispatched_by = models.ForeignKey("org.Identity", on_delete=models.PROTECT, related_name="+")
     dispatched_at = models.DateTimeField(default=timezone.now)
+    # the exchange's 撤回: the receiving unit's 收发员 no longer read it (until a 重发)
+    withdrawn = models.BooleanField("已撤回", default=False)
 
     class Meta:
         verbose_name = verbose_name_plural = "核发记录"

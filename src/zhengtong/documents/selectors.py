@@ -2,7 +2,7 @@
 
 Readers: the participants of its flow (every task holder, on whose behalf, 传阅 readers — they all have task rows),
 the drafter, people granted explicitly, the 收发员 and 档案员 of the owning unit, and — once dispatched — the
-收发员 of every recipient unit. Everyone else gets 404, never 403: a document's existence is not disclosed. The 三员
+收发员 of every recipient unit (unless the exchange recalled it from that unit). Everyone else gets 404, never 403: a document's existence is not disclosed. The 三员
 read no documents (R7.2).
 """
 from __future__ import annotations
@@ -58,7 +58,7 @@ def readable_ids(user) -> QuerySet | None:
     ]
     if units:
         parts += [Document.objects.filter(unit_id__in=units).values("pk"),
-                  Dispatch.objects.filter(unit_id__in=units).values("document_id")]
+                  Dispatch.objects.filter(unit_id__in=units, withdrawn=False).values("document_id")]
     return parts[0].union(*parts[1:], all=True)
 
 
@@ -72,7 +72,8 @@ def reader_keys(document: Document) -> list[str]:
                 "assignee_id", "on_behalf_of_id"):
             identities.update((assignee, principal))
     identities.update(Access.objects.filter(document_id=document.pk).values_list("identity_id", flat=True))
-    units = {document.unit_id, *Dispatch.objects.filter(document_id=document.pk).values_list("unit_id", flat=True)}
+    units = {document.unit_id, *Dispatch.objects.filter(document_id=document.pk, withdrawn=False)
+             .values_list("unit_id", flat=True)}
     return [f"i{i}" for i in sorted(i for i in identities if i)] + [f"c{u}" for u in sorted(u for u in units if u)]
 
 

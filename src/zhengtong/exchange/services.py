@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from zhengtong.audit.services import record, security_event
 from zhengtong.core.errors import Conflict, NotFound, ServiceError
+from zhengtong.documents.services.outgoing import set_dispatch_withdrawn
 from zhengtong.flow.services.common import person_of
 from zhengtong.org.models import Duty, Identity
 
@@ -186,6 +187,7 @@ def recall_delivery(actor, delivery_id, *, reason: str = "") -> Delivery:
         delivery.status, delivery.recalled_at, delivery.recalled_by = Status.RECALLED, now, identity
         delivery.reason = reason
         delivery.save(update_fields=["status", "recalled_at", "recalled_by", "reason"])
+        set_dispatch_withdrawn(delivery.dispatch, True)
         _event(delivery, Kind.RECALLED, identity, now, reason)
         record("exchange.recalled", obj=delivery.document, user=actor, identity=identity, unit=identity.unit,
                detail={"delivery": delivery.pk, "unit": delivery.unit_id, "reason": reason})
@@ -207,6 +209,7 @@ def resend_delivery(actor, delivery_id) -> Delivery:
                                       sender_unit_id=old.sender_unit_id, unit_id=old.unit_id, kind=old.kind,
                                       copies=old.copies, print_limit=old.print_limit, delivered_at=now,
                                       resend_of=old)
+        set_dispatch_withdrawn(old.dispatch, False)
         _event(old, Kind.RESENT, identity, now, f"重发为 {new.pk}")
         _event(new, Kind.DELIVERED, identity, now, "重发")
         record("exchange.resent", obj=old.document, user=actor, identity=identity, unit=identity.unit,

@@ -182,6 +182,13 @@ def seal_document(actor, document: Document, *, seal_id: int | None = None) -> D
     return locked
 
 
+def set_dispatch_withdrawn(dispatch: Dispatch, withdrawn: bool) -> None:
+    """The exchange's 撤回 (True) or 重发 (False) of a delivery, in its transaction: whether the receiving unit's
+    收发员 may read the document (selectors.readable_ids), with its search reader keys."""
+    if Dispatch.objects.filter(pk=dispatch.pk).exclude(withdrawn=withdrawn).update(withdrawn=withdrawn):
+        refresh_readers([dispatch.document])
+
+
 def dispatch_document(actor, document: Document) -> list[Dispatch]:
     """核发: one record per 主送/抄送 unit (with the copy count); the exchange issue delivers them."""
     task = require_step(actor, document, "dispatch", "核发")

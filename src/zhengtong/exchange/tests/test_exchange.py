@@ -27,11 +27,13 @@ def sent(client):
     return dispatched(client, main=[clerk_unit("jyj.sfy")], copy=[clerk_unit("xian1.sfy")])
 
 
-def inbox(client, username, status="pending"):
+def inbox(client, username, status="pending", *, document=None):
+    """The user's 交换箱 entries of one document (the demo city has another one waiting there)."""
     login(client, username)
     response = client.get("/api/v1/exchange/inbox", {"status": status})
     assert response.status_code == 200, response.content.decode()
-    return response.json()
+    document = document or Document.objects.get(title=TITLE, direction="outgoing")
+    return [e for e in response.json() if e["document_id"] == document.pk]
 
 
 def post(client, path, body=None):
@@ -105,6 +107,14 @@ def test_recall_before_signing_wins_and_signing_after_it_is_refused_with_a_messa
     assert "撤回" in late.json()["message"]
     assert inbox(client, "jyj.sfy", "recalled")[0]["reason"] == "文号有误，收回重发"
     assert not Document.objects.filter(direction="incoming", source_number=sent.doc_number).exists()
+    # withdrawn: the receiving unit's 收发员 no longer reads it, nor finds it; a 重发 gives it back
+    assert client.get(f"/api/v1/documents/{sent.pk}").status_code == 404
+    assert client.get("/api/v1/search", {"q": "冬季校园安全"}).json()["total"] == 0
+    login(client, "bgs.sfy")
+    assert post(client, f"deliveries/{entry['id']}/resend").status_code == 200
+    login(client, "jyj.sfy")
+    assert client.get(f"/api/v1/documents/{sent.pk}").status_code == 200
+    assert client.get("/api/v1/search", {"q": "冬季校园安全"}).json()["total"] == 1
     # and the other way round: once signed, the sender can no longer recall
     [county] = inbox(client, "xian1.sfy")
     assert post(client, f"deliveries/{county['id']}/sign").status_code == 200
