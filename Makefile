@@ -38,6 +38,7 @@ bench: $(STAMP) $(FONTS)
 	$(PY) bench/run.py
 	$(PY) bench/pdf_bench.py
 	$(PY) bench/seal_bench.py
+	$(PY) bench/exchange_bench.py
 	$(PY) bench/search_bench.py --backend sqlite   # PostgreSQL 1M: bench/search_bench.py --backend postgresql
 
 screenshots: $(STAMP) $(FONTS)
