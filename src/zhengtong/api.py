@@ -16,6 +16,7 @@ from zhengtong.core.errors import ServiceError
 from zhengtong.documents.api import router as documents_router
 from zhengtong.documents.api import search_router as documents_search_router
 from zhengtong.exchange.api import router as exchange_router
+from zhengtong.exchange.api_lists import router as exchange_lists_router
 from zhengtong.flow.api import instances_router as flow_instances_router
 from zhengtong.flow.api import router as flow_router
 from zhengtong.flow.api import tasks_router as flow_tasks_router
@@ -97,3 +98,4 @@ api.add_router("/documents", documents_router)
 api.add_router("/search", documents_search_router)
 api.add_router("/seals", seals_router)
 api.add_router("/exchange", exchange_router)
+api.add_router("/exchange", exchange_lists_router)  # 分发名单

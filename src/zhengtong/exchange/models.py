@@ -90,3 +90,22 @@ class DeliveryEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id} {self.kind}"
+
+
+class DistributionList(models.Model):
+    """A unit's saved list of recipient units for 核发 (e.g. "教育系统各单位"); the built-in lists
+    ("各县区人民政府", "市直各部门") are computed from the organisation (exchange.lists) and not stored."""
+
+    unit = models.ForeignKey("org.Unit", verbose_name="所属单位", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField("名称", max_length=50)
+    units = models.ManyToManyField("org.Unit", verbose_name="收文单位", related_name="+")
+    updated_by = models.ForeignKey("org.Identity", on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "分发名单"
+        constraints = [models.UniqueConstraint(fields=["unit", "name"], name="distribution_list_unique")]
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -238,3 +238,65 @@ def urge_dispatch(actor, document, *, message: str = "") -> list[Delivery]:
         transaction.on_commit(lambda: signals.delivery_urged.send(sender=Delivery, deliveries=pending,
                                                                   message=message))
     return pending
+
+
+# --- 分发名单 ----------------------------------------------------------------------------------------------
+
+def _list_editor(actor, unit_id: int) -> Identity:
+    """The unit's 收发员 or 单位系统管理员 keep its lists."""
+    person = person_of(actor)
+    identity = (Identity.objects.filter(person=person, active=True, unit_id=unit_id,
+                                        duty__code__in=[Duty.DOC_CLERK, Duty.UNIT_ADMIN]).select_related("unit")
+                .first())
+    if identity is None:
+        raise _not_found(actor, unit_id, "exchange.not_list_editor")
+    return identity
+
+
+def save_distribution_list(actor, *, unit_id: int, name: str, unit_ids, list_id: int | None = None):
+    """Create or replace a saved 分发名单 of a unit (its 收发员 or 单位系统管理员)."""
+    from zhengtong.org.models import Unit
+
+    from .models import DistributionList
+
+    identity = _list_editor(actor, unit_id)
+    name = (name or "").strip()
+    if not name or len(name) > 50:
+        raise ServiceError("exchange.invalid_list_name", "名单名称不能为空，且不超过 50 个字")
+    try:
+        wanted = list(dict.fromkeys(int(pk) for pk in unit_ids or []))
+    except (TypeError, ValueError) as exc:
+        raise ServiceError("exchange.invalid_unit", "收文单位应为单位编号") from exc
+    units = list(Unit.objects.filter(pk__in=wanted, active=True))
+    if not units or len(units) != len(wanted):
+        raise ServiceError("exchange.invalid_unit", "名单须包含至少一个有效的收文单位")
+    with transaction.atomic():
+        if list_id is None:
+            if DistributionList.objects.filter(unit_id=unit_id, name=name).exists():
+                raise Conflict("exchange.list_exists", f"已有名为“{name}”的分发名单")
+            row = DistributionList.objects.create(unit_id=unit_id, name=name, updated_by=identity)
+        else:
+            row = DistributionList.objects.select_for_update().filter(pk=list_id, unit_id=unit_id).first()
+            if row is None:
+                raise _not_found(actor, list_id, "exchange.list_not_found")
+            if DistributionList.objects.filter(unit_id=unit_id, name=name).exclude(pk=row.pk).exists():
+                raise Conflict("exchange.list_exists", f"已有名为“{name}”的分发名单")
+            row.name, row.updated_by, row.updated_at = name, identity, timezone.now()
+            row.save(update_fields=["name", "updated_by", "updated_at"])
+        row.units.set(units)
+        record("exchange.list_saved", obj=row, user=actor, identity=identity, unit=identity.unit,
+               detail={"name": name, "units": [u.pk for u in units]})
+    return row
+
+
+def delete_distribution_list(actor, list_id: int) -> None:
+    from .models import DistributionList
+
+    row = DistributionList.objects.filter(pk=list_id).first()
+    if row is None:
+        raise _not_found(actor, list_id, "exchange.list_not_found")
+    identity = _list_editor(actor, row.unit_id)
+    with transaction.atomic():
+        record("exchange.list_deleted", obj=row, user=actor, identity=identity, unit=identity.unit,
+               detail={"name": row.name})
+        row.delete()
