@@ -12,6 +12,7 @@
 - GET  /documents/{id}/verification             who sealed, when, valid / invalid
 - GET  /documents/{id}/versions, /versions/diff?a=&b=
 - POST /documents/{id}/number | /void-number | /seal | /dispatch | /handling | /reply | /attachments
+- POST /documents/{id}/distribution {"recipients": [{unit, copies, print_limit}]}  份数 and 限印 at 核发
 - GET  /search?q=&page=                         full-text over what the caller may read, matches in <mark>
 """
 from __future__ import annotations
@@ -413,6 +414,32 @@ def dispatch(request, document_id: int):
     document = selectors.get_readable(request.user, document_id)
     rows = services.dispatch_document(request.user, document)
     return [{"unit_id": r.unit_id, "kind": r.kind, "copies": r.copies, "dispatched_at": r.dispatched_at} for r in rows]
+
+
+class DistributionRowIn(Schema):
+    unit: int
+    copies: int = 1
+    print_limit: int = Field(0, description="限印份数，0 表示不限")
+
+
+class DistributionIn(Schema):
+    recipients: list[DistributionRowIn]
+
+
+class DistributionOut(Schema):
+    unit_id: int
+    kind: str
+    copies: int
+    print_limit: int
+
+
+@router.post("/{document_id}/distribution", response={200: list[DistributionOut], 400: ErrorOut, 403: ErrorOut,
+                                                      404: ErrorOut, 409: ErrorOut},
+             summary="核发前设置各收文单位的份数与限印份数", operation_id="set_distribution")
+def distribution(request, document_id: int, payload: DistributionIn):
+    document = selectors.get_readable(request.user, document_id)
+    rows = services.set_distribution(request.user, document, [r.dict() for r in payload.recipients])
+    return [{"unit_id": r.unit_id, "kind": r.kind, "copies": r.copies, "print_limit": r.print_limit} for r in rows]
 
 
 class HandlingIn(Schema):

@@ -191,6 +191,8 @@ class Recipient(models.Model):
     unit = models.ForeignKey("org.Unit", verbose_name="单位", on_delete=models.PROTECT, related_name="+")
     kind = models.CharField("类别", max_length=4, choices=Kind.choices)
     order = models.PositiveSmallIntegerField("次序", default=0)
+    copies = models.PositiveIntegerField("份数", default=1)
+    print_limit = models.PositiveIntegerField("限印份数", default=0, help_text="0 表示不限")
 
     class Meta:
         verbose_name = verbose_name_plural = "主送抄送机关"
@@ -298,6 +300,7 @@ class Dispatch(models.Model):
     unit = models.ForeignKey("org.Unit", verbose_name="收文单位", on_delete=models.PROTECT, related_name="+")
     kind = models.CharField("类别", max_length=4, choices=Recipient.Kind.choices)
     copies = models.PositiveIntegerField("份数", default=1)
+    print_limit = models.PositiveIntegerField("限印份数", default=0, help_text="0 表示不限")
     dispatched_by = models.ForeignKey("org.Identity", on_delete=models.PROTECT, related_name="+")
     dispatched_at = models.DateTimeField(default=timezone.now)
     # the exchange's 撤回: the receiving unit's 收发员 no longer read it (until a 重发)

@@ -5,6 +5,7 @@
 - POST /exchange/deliveries/{id}/refuse {"reason"}                拒收/退文
 - POST /exchange/deliveries/{id}/recall {"reason"?}               撤回 (sender, not yet signed)
 - POST /exchange/deliveries/{id}/resend                           重发 after 退文/撤回 (sender)
+- POST /exchange/deliveries/{id}/print {"copies"}                 count printed copies against the print limit
 - POST /exchange/dispatches/{id}/urge {"message"?}                催办 the recipients that have not signed
 - GET  /exchange/dispatches/{id}/receipts                         per recipient: delivered, opened, signed, refused…
 
@@ -53,6 +54,8 @@ class DeliveryOut(Schema):
     reason: str
     urge_count: int
     resend_of: int | None
+    print_limit: int = Field(0, description="限印份数，0 表示不限")
+    printed: int = 0
 
 
 class EventOut(Schema):
@@ -95,7 +98,8 @@ def delivery_out(d: Delivery) -> dict:
             "copies": d.copies, "urgency": doc.urgency, "status": d.status, "delivered_at": d.delivered_at,
             "opened_at": d.opened_at, "signed_at": d.signed_at, "signed_by": _name(d.signed_by),
             "incoming_document_id": d.incoming_id, "refused_at": d.refused_at, "recalled_at": d.recalled_at,
-            "reason": d.reason, "urge_count": d.urge_count, "resend_of": d.resend_of_id}
+            "reason": d.reason, "urge_count": d.urge_count, "resend_of": d.resend_of_id,
+            "print_limit": d.print_limit, "printed": d.printed}
 
 
 @router.get("/inbox", response={200: list[DeliveryOut], 400: ErrorOut, 403: ErrorOut}, summary="交换箱（收发员）",
@@ -150,3 +154,14 @@ def receipts(request, document_id: int):
                          for e in sorted(d.events.all(), key=lambda e: (e.at, e.pk))]
         out.append(row)
     return out
+
+
+class PrintIn(Schema):
+    copies: int = 1
+
+
+@router.post("/deliveries/{delivery_id}/print", response={200: DeliveryOut, 400: ErrorOut, 404: ErrorOut,
+                                                           409: ErrorOut},
+             summary="登记打印份数（不得超过限印份数）", operation_id="exchange_print")
+def print_copies(request, delivery_id: int, payload: PrintIn):
+    return delivery_out(services.record_print(request.user, delivery_id, copies=payload.copies))

@@ -77,6 +77,7 @@ class DeliveryEvent(models.Model):
         RECALLED = "recalled", "已撤回"
         URGED = "urged", "催办"
         RESENT = "resent", "重发"
+        PRINTED = "printed", "打印"
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=10, choices=Kind.choices)

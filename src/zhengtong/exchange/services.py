@@ -35,7 +35,7 @@ def on_dispatch_recorded(sender, document, dispatches, actor, **kwargs) -> list[
     now = timezone.now()
     deliveries = Delivery.objects.bulk_create([
         Delivery(dispatch=d, document=document, sender_unit_id=document.unit_id, unit_id=d.unit_id, kind=d.kind,
-                 copies=d.copies, delivered_at=now) for d in dispatches])
+                 copies=d.copies, print_limit=d.print_limit, delivered_at=now) for d in dispatches])
     DeliveryEvent.objects.bulk_create([DeliveryEvent(delivery=x, kind=Kind.DELIVERED, at=now,
                                                      identity_id=d.dispatched_by_id)
                                        for x, d in zip(deliveries, dispatches, strict=True)])
@@ -172,6 +172,32 @@ def refuse_delivery(actor, delivery_id, *, reason: str) -> Delivery:
         record("exchange.refused", obj=delivery.document, user=actor, identity=identity, unit=identity.unit,
                detail={"delivery": delivery.pk, "reason": reason})
         transaction.on_commit(lambda: signals.delivery_refused.send(sender=Delivery, delivery=delivery))
+    return delivery
+
+
+def record_print(actor, delivery_id, *, copies: int = 1) -> Delivery:
+    """The recipient 收发员 prints copies of the document: counted against the print limit set at 核发."""
+    delivery, identity = for_recipient(actor, delivery_id)
+    try:
+        copies = int(copies)
+    except (TypeError, ValueError):
+        copies = 0
+    if not 1 <= copies <= 1000:
+        raise ServiceError("exchange.invalid_copies", "打印份数应为 1–1000")
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
+        if delivery.status not in Delivery.LIVE:
+            code, message = NOT_PENDING[delivery.status]
+            raise Conflict(code, message)
+        if delivery.print_limit and delivery.printed + copies > delivery.print_limit:
+            raise Conflict("exchange.print_limit",
+                           f"该文限印 {delivery.print_limit} 份，已打印 {delivery.printed} 份，不能再打印 {copies} 份")
+        delivery.printed += copies
+        delivery.save(update_fields=["printed"])
+        _event(delivery, Kind.PRINTED, identity, now, f"{copies} 份")
+        record("exchange.printed", obj=delivery.document, user=actor, identity=identity, unit=identity.unit,
+               detail={"delivery": delivery.pk, "copies": copies, "printed": delivery.printed})
     return delivery
 
 

@@ -182,6 +182,35 @@ def seal_document(actor, document: Document, *, seal_id: int | None = None) -> D
     return locked
 
 
+MAX_COPIES = 1000
+
+
+def set_distribution(actor, document: Document, rows) -> list[Recipient]:
+    """At 核发: the copies and the print limit (0 = none) of each 主送/抄送 unit — R1.5: 登记 fixes the distribution
+    and the copy count. `rows`: [{"unit": id, "copies": n, "print_limit": n}] for some or all recipients."""
+    task = require_step(actor, document, "dispatch", "核发")
+    if document.dispatched_at:
+        raise Conflict("document.already_dispatched", "该公文已核发，不能再改份数")
+    current = {r.unit_id: r for r in document.recipients.all()}
+    changes = {}
+    try:
+        for row in rows or []:
+            unit, copies, limit = int(row["unit"]), int(row.get("copies", 1)), int(row.get("print_limit", 0))
+            if unit not in current:
+                raise ServiceError("document.not_a_recipient", "只能设置本文主送、抄送单位的份数")
+            if not 1 <= copies <= MAX_COPIES or not 0 <= limit <= MAX_COPIES:
+                raise ServiceError("document.invalid_copies", f"份数应为 1–{MAX_COPIES}，限印份数应为 0–{MAX_COPIES}（0 表示不限）")
+            changes[unit] = (copies, limit)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ServiceError("document.invalid_copies", "份数和限印份数应为整数") from exc
+    with transaction.atomic():
+        for unit, (copies, limit) in changes.items():
+            Recipient.objects.filter(pk=current[unit].pk).update(copies=copies, print_limit=limit)
+        record("document.distribution_set", obj=document, user=actor, identity=task.assignee, unit=document.unit,
+               detail={"recipients": {str(u): {"copies": c, "print_limit": p} for u, (c, p) in changes.items()}})
+    return list(document.recipients.select_related("unit").order_by("kind", "order"))
+
+
 def set_dispatch_withdrawn(dispatch: Dispatch, withdrawn: bool) -> None:
     """The exchange's 撤回 (True) or 重发 (False) of a delivery, in its transaction: whether the receiving unit's
     收发员 may read the document (selectors.readable_ids), with its search reader keys."""
@@ -208,8 +237,9 @@ def dispatch_document(actor, document: Document) -> list[Dispatch]:
         recipients = list(locked.recipients.select_related("unit"))
         if not recipients:
             raise ServiceError("document.no_recipients", "没有主送或抄送机关，无法核发")
-        rows = Dispatch.objects.bulk_create([Dispatch(document=locked, unit=r.unit, kind=r.kind, copies=1,
-                                                      dispatched_by=task.assignee, dispatched_at=now)
+        rows = Dispatch.objects.bulk_create([Dispatch(document=locked, unit=r.unit, kind=r.kind, copies=r.copies,
+                                                      print_limit=r.print_limit, dispatched_by=task.assignee,
+                                                      dispatched_at=now)
                                              for r in recipients])
         locked.dispatched_at, locked.status, locked.updated_at = now, Status.DISPATCHED, now
         locked.save(update_fields=["dispatched_at", "status", "updated_at"])

@@ -14,7 +14,8 @@ def clerk_unit(username: str) -> Unit:
     return User.objects.get(username=username).person.identities.get(active=True, is_main=True).unit
 
 
-def dispatched(client, *, main: list[Unit], copy: list[Unit] = ()) -> Document:
+def dispatched(client, *, main: list[Unit], copy: list[Unit] = (), distribution=None) -> Document:
+    """`distribution`: [{"unit", "copies", "print_limit"}] set at the 核发 step before dispatching."""
     login(client, "bgs.keyuan")
     office = clerk_unit("bgs.keyuan")
     response = client.post("/api/v1/documents", {
@@ -35,6 +36,10 @@ def dispatched(client, *, main: list[Unit], copy: list[Unit] = ()) -> Document:
     act(client, open_task(doc_id).pk, action="submit", opinion="已复核")
     for step in ("number", "seal", "dispatch"):
         task = open_task(doc_id)
+        if step == "dispatch" and distribution:
+            done = client.post(f"/api/v1/documents/{doc_id}/distribution", {"recipients": distribution},
+                               content_type="application/json")
+            assert done.status_code == 200, done.content.decode()
         done = client.post(f"/api/v1/documents/{doc_id}/{step}", {}, content_type="application/json")
         assert done.status_code == 200, done.content.decode()
         act(client, task.pk, action="submit")

@@ -161,3 +161,25 @@ def test_urging_reaches_only_recipients_that_have_not_signed(client, sent, djang
         assert done.status_code == 400 and done.json()["code"] == "exchange.nothing_to_urge"
     finally:
         signals.delivery_urged.disconnect(dispatch_uid="test-urged")
+
+
+def test_copies_and_print_limit_set_at_dispatch_bind_the_recipient(client):
+    call_command("seed_demo", scale=0.05)
+    education, county = clerk_unit("jyj.sfy"), clerk_unit("xian1.sfy")
+    sent = dispatched(client, main=[education], copy=[county],
+                      distribution=[{"unit": education.pk, "copies": 3, "print_limit": 2}])
+    [entry] = inbox(client, "jyj.sfy", document=sent)
+    assert (entry["copies"], entry["print_limit"], entry["printed"]) == (3, 2, 0)
+    assert post(client, f"deliveries/{entry['id']}/print", {"copies": 2}).json()["printed"] == 2
+    over = post(client, f"deliveries/{entry['id']}/print", {"copies": 1})
+    assert over.status_code == 409 and over.json()["code"] == "exchange.print_limit" and "限印 2 份" in over.json()["message"]
+    [other] = inbox(client, "xian1.sfy", document=sent)
+    assert (other["copies"], other["print_limit"]) == (1, 0)  # not set: one copy, no limit
+    assert post(client, f"deliveries/{other['id']}/print", {"copies": 5}).status_code == 200
+    login(client, "bgs.sfy")
+    receipts = {r["unit_id"]: r for r in client.get(f"/api/v1/exchange/dispatches/{sent.pk}/receipts").json()}
+    assert receipts[education.pk]["printed"] == 2 and [e["kind"] for e in receipts[education.pk]["events"]][-1] == "printed"
+    # once dispatched the distribution is fixed; a unit that is no recipient is refused
+    late = client.post(f"/api/v1/documents/{sent.pk}/distribution", {"recipients": [{"unit": education.pk}]},
+                       content_type="application/json")
+    assert late.status_code in (403, 409)
