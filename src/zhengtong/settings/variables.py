@@ -41,6 +41,11 @@ VARIABLES: list[Variable] = [
     Variable("S3_SECRET_KEY", "", "Secret key for the object storage."),
     Variable("S3_REGION", "", "Region name for the object storage, when it needs one."),
     Variable("TIME_ZONE", "Asia/Shanghai", "Time zone for dates shown and deadlines computed."),
+    Variable("OFFICE_HOURS", "08:30-12:00,14:00-17:30", "Office hours of a working day, local time, comma-separated "
+             "`HH:MM-HH:MM` spans: what a deadline in working hours counts (nights, weekends and holidays skipped), "
+             "e.g. 签收 within `EXCHANGE_SIGN_LIMIT_HOURS`."),
+    Variable("EXCHANGE_SIGN_LIMIT_HOURS", "4", "Working hours within which a received document should be signed for "
+             "(签收); later ones count as overdue in the exchange statistics (收发统计)."),
     Variable("ATTACHMENT_MAX_MB", "100", "Largest attachment of a 公文 in MB (pdf, ofd, docx, xlsx, wps, images)."),
     Variable("FONT_DIR", "", "Directory of the fonts for GB/T 9704 PDFs (仿宋, 小标宋, 黑体, 楷体 as TrueType). Empty: "
              "`var/fonts` (filled by `scripts/install-fonts.sh` with the free Fandol fonts; put licensed "
