@@ -19,6 +19,7 @@ ACTION_PREFIXES = [
     ("notice.", "通知公告"),
     ("audit.", "审计"),
     ("demo.", "演示数据"),
+    ("exchange.", "公文交换"),
 ]
 
 ACTION_LABELS = {
@@ -69,10 +70,12 @@ ACTION_LABELS = {
     "audit.verify_requested": "请求校验审计链",
     "audit.exported": "导出审计记录",
     "demo.seed": "生成演示数据",
+    "exchange.statistics_exported": "导出收发统计",
 }
 
 OBJECT_LABELS = {
     "audit.chain": "审计链",
+    "exchange.statistics": "收发统计",
 }
 
 DETAIL_LABELS = {

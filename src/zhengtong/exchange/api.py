@@ -8,19 +8,23 @@
 - POST /exchange/deliveries/{id}/print {"copies"}                 count printed copies against the print limit
 - POST /exchange/dispatches/{id}/urge {"message"?}                催办 the recipients that have not signed
 - GET  /exchange/dispatches/{id}/receipts                         per recipient: delivered, opened, signed, refused…
+- GET  /exchange/statistics?from=&to=&unit=                       收发统计 per unit and period (exchange.stats)
+- GET  /exchange/statistics.xlsx?from=&to=&unit=                  the same as .xlsx
 
 A dispatch's id is the id of the dispatched document (one 核发 per document).
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from ninja import Router, Schema
+from django.http import HttpResponse
+from django.utils import timezone
+from ninja import Query, Router, Schema
 from pydantic import Field
 
 from zhengtong.documents import selectors as documents
 
-from . import selectors, services
+from . import selectors, services, stats, stats_export
 from .models import Delivery
 
 router = Router(tags=["exchange"])
@@ -165,3 +169,75 @@ class PrintIn(Schema):
              summary="登记打印份数（不得超过限印份数）", operation_id="exchange_print")
 def print_copies(request, delivery_id: int, payload: PrintIn):
     return delivery_out(services.record_print(request.user, delivery_id, copies=payload.copies))
+
+
+# --- 收发统计 ---------------------------------------------------------------------------------------------------
+
+class StatisticsQuery(Schema):
+    # strings, checked by exchange.stats, so bad input answers with the stable codes below rather than 422
+    period_from: str = Field("", alias="from", description="起始日期 YYYY-MM-DD（含）；缺省为截止日期所在月的1日")
+    to: str = Field("", description="截止日期 YYYY-MM-DD（不含）；缺省为明天，即统计到今天")
+    unit: str = Field("", description="单位编号；缺省为可查看的全部单位")
+
+
+class FiguresOut(Schema):
+    sent_documents: int = Field(description="发文件数")
+    sent: int = Field(description="发出份数（每个收文单位一份，含重发）")
+    sent_refused: int = Field(description="发出后被退文")
+    sent_recalled: int = Field(description="发出后撤回")
+    received: int = Field(description="收文份数（不含撤回）")
+    signed: int
+    pending: int
+    refused: int = Field(description="本单位退文")
+    median_minutes: float | None = Field(description="签收用时中位数（工作分钟）")
+    p90_minutes: float | None = Field(description="签收用时 P90（工作分钟，最近秩）")
+    on_time: int = Field(description="时限内签收")
+    assessed: int = Field(description="已考核：已签收 + 超过时限仍未签收")
+    on_time_share: float | None = Field(description="及时签收率 = on_time / assessed")
+    overdue: int = Field(description="超时 = overdue_signed + overdue_pending")
+    overdue_signed: int
+    overdue_pending: int
+    score: float | None = Field(description="及时性得分 0–100（见 exchange/stats.py）；无考核份数时为 null")
+
+
+class UnitFiguresOut(FiguresOut):
+    unit_id: int
+    unit: str
+    short_name: str
+
+
+class StatisticsOut(Schema):
+    period_from: date = Field(alias="from")
+    to: date = Field(description="不含")
+    period: str
+    generated_at: datetime
+    office_hours: str
+    limit_hours: float
+    units: list[UnitFiguresOut]
+    total: FiguresOut
+
+
+def _report(request, params: StatisticsQuery) -> stats.Report:
+    now = timezone.now()
+    period = stats.parse_period(params.period_from, params.to, today=timezone.localdate(now))
+    return stats.unit_statistics(request.user, period, unit_id=stats.parse_unit(params.unit), now=now)
+
+
+@router.get("/statistics", response={200: StatisticsOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+            summary="收发统计：各单位收发文、签收用时、及时签收率、超时和及时性得分", operation_id="exchange_statistics",
+            by_alias=True,
+            description="统计期间 [from, to)，按送达时间。单位负责人、单位系统管理员、收发员查看本单位；办公室（如市政府办公室）"
+                        "查看本区划及下级区划的全部单位。错误：exchange.invalid_period、exchange.invalid_unit（400），"
+                        "exchange.statistics_forbidden（403），exchange.unit_not_found（404）。")
+def statistics(request, params: Query[StatisticsQuery]):
+    return _report(request, params).as_dict()
+
+
+@router.get("/statistics.xlsx", response={200: None, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+            summary="收发统计导出（.xlsx）", operation_id="exchange_statistics_xlsx")
+def statistics_xlsx(request, params: Query[StatisticsQuery]):
+    data, filename = stats_export.export(request.user, _report(request, params))
+    response = HttpResponse(data, content_type=stats_export.CONTENT_TYPE)
+    response["Content-Disposition"] = stats_export.content_disposition(filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
