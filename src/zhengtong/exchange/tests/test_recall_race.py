@@ -33,18 +33,18 @@ def test_recall_racing_sign_has_exactly_one_winner():
         barrier = threading.Barrier(2)
         outcome: dict = {}
 
-        def run(name, call):
+        def run(name, call, user, pk, barrier=barrier, outcome=outcome):
             try:
                 barrier.wait(timeout=30)
-                call()
+                call(user, pk)
                 outcome[name] = "ok"
             except Conflict as exc:
                 outcome[name] = exc.code
             finally:
                 connections.close_all()
 
-        threads = [threading.Thread(target=run, args=("recall", lambda: services.recall_delivery(sender, delivery.pk))),
-                   threading.Thread(target=run, args=("sign", lambda: services.sign_delivery(recipient, delivery.pk)))]
+        threads = [threading.Thread(target=run, args=("recall", services.recall_delivery, sender, delivery.pk)),
+                   threading.Thread(target=run, args=("sign", services.sign_delivery, recipient, delivery.pk))]
         for t in threads:
             t.start()
         for t in threads:
