@@ -18,6 +18,7 @@ urlpatterns = [
     path("console/", include("zhengtong.console.urls")),
     path("tasks/", include("zhengtong.flow.urls")),
     path("documents/", include("zhengtong.documents.urls")),
+    path("exchange/", include("zhengtong.exchange.urls")),
     path("seals/", include("zhengtong.seals.urls")),
     path("flows/monitor/", include("zhengtong.flow.urls_monitor")),
     path("flows/", include("zhengtong.flow.urls_designer")),

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 from zhengtong.audit.services import record, security_event
 from zhengtong.core.errors import NotFound, ServiceError
 
-from . import selectors, services
+from . import page_panels, selectors, services
 from .api import document_pdf, verification_of
 from .models import Classification, Direction, DocKind, Orientation, Urgency
 from .selectors_pages import doc_clerk_unit_ids, opinions
@@ -146,7 +146,8 @@ def detail(request, pk: int):
         "copies": list(document.recipients.filter(kind="copy").select_related("unit")),
         "attachments": list(document.attachments.all()), "joint": list(document.joint_issuers.select_related("unit")),
         "dispatches": list(document.dispatches.select_related("unit")), "opinions": opinions(request.user, document),
-        "assisting": list(document.assisting_departments.all()) if document.handling_kind else []})
+        "assisting": list(document.assisting_departments.all()) if document.handling_kind else [],
+        "extra_panels": page_panels.panels_for(request.user, document)})
 
 
 @login_required

@@ -6,8 +6,11 @@ class ExchangeConfig(AppConfig):
     verbose_name = "公文交换"
 
     def ready(self) -> None:
+        from zhengtong.documents import page_panels
         from zhengtong.documents.services.outgoing import dispatch_recorded
 
-        from . import services
+        from . import panels, services
 
         dispatch_recorded.connect(services.on_dispatch_recorded, dispatch_uid="exchange.deliver")
+        # 发送情况 on the document page: documents looks it up in its registry and imports nothing of exchange
+        page_panels.register("exchange.receipts", panels.receipts_panel)

@@ -1,8 +1,9 @@
 """Reads of the exchange: a unit's 交换箱 and a dispatch's receipts."""
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
+from zhengtong.accounts.permissions import is_any_admin
 from zhengtong.core.errors import Forbidden
 from zhengtong.flow.services.common import person_of
 from zhengtong.org.models import Duty, Identity
@@ -35,10 +36,35 @@ def inbox(user, status: str = "pending") -> QuerySet[Delivery]:
             .order_by("-delivered_at", "-pk"))
 
 
+def inbox_counts(user) -> dict[str, int]:
+    """How many deliveries each tab of the 交换箱 holds (every status, zeros included), in one query."""
+    units = clerk_units(user)
+    if not units:
+        raise Forbidden("exchange.clerk_only", "只有收发员可以查看交换箱")
+    counts = dict.fromkeys(Delivery.Status.values, 0)
+    counts.update(Delivery.objects.filter(unit_id__in=units).values_list("status").annotate(n=Count("pk"))
+                  .order_by())
+    return counts
+
+
+def pending_count(user) -> int | None:
+    """The navigation's badge: deliveries waiting for 签收 in the user's units; None when they are no 收发员.
+    Quiet on every page: no person_of (it records a refusal for the 三员 and accounts without a person)."""
+    person = getattr(user, "person", None)
+    if person is None or is_any_admin(user):
+        return None
+    units = list(Identity.objects.filter(person=person, active=True, duty__code=Duty.DOC_CLERK)
+                 .values_list("unit_id", flat=True).distinct())
+    if not units:
+        return None
+    return Delivery.objects.filter(unit_id__in=units, status=Delivery.Status.PENDING).count()
+
+
 def receipts(user, document) -> list[Delivery]:
     """Every delivery of a dispatched document with its events, for the sending side."""
     if sender_identity(user, document) is None:
         raise _not_found(user, document.pk, "exchange.not_sender")
     return list(Delivery.objects.filter(document=document)
-                .select_related("document__issuing_unit", "sender_unit", "unit", "signed_by__person")
+                .select_related("document__issuing_unit", "sender_unit", "unit", "signed_by__person",
+                                "refused_by__person", "recalled_by__person")
                 .prefetch_related("events__identity__person").order_by("unit__name", "pk"))
