@@ -147,7 +147,8 @@ def sign_delivery(actor, delivery_id):
             actor, title=sent.title, doc_kind=sent.doc_kind, source_unit_id=sent.issuing_unit_id or sent.unit_id,
             source_number=sent.doc_number, urgency=sent.urgency, classification=sent.classification,
             body_html=sent.body_html, received_at=now, identity_id=identity.pk,
-            scan_filename=f"{sent.doc_number or sent.pk}.pdf" if data else "", scan_data=data or None)
+            scan_filename=f"{sent.doc_number or sent.pk}.pdf" if data else "", scan_data=data or None,
+            scan_title="来文（电子公文，已用印）")
         delivery.status, delivery.signed_at, delivery.signed_by, delivery.incoming = Status.SIGNED, now, identity, incoming
         if delivery.opened_at is None:
             delivery.opened_at, delivery.opened_by = now, identity
@@ -236,7 +237,7 @@ def resend_delivery(actor, delivery_id) -> Delivery:
                                       copies=old.copies, print_limit=old.print_limit, delivered_at=now,
                                       resend_of=old)
         set_dispatch_withdrawn(old.dispatch, False)
-        _event(old, Kind.RESENT, identity, now, f"重发为 {new.pk}")
+        _event(old, Kind.RESENT, identity, now, "已重新发送")
         _event(new, Kind.DELIVERED, identity, now, "重发")
         record("exchange.resent", obj=old.document, user=actor, identity=identity, unit=identity.unit,
                detail={"delivery": old.pk, "new_delivery": new.pk, "unit": old.unit_id})

@@ -27,7 +27,7 @@ def register_incoming(actor, *, title: str, doc_kind: str, source_unit_id: int |
                       source_unit_name: str = "", source_number: str = "", urgency: str = "",
                       classification: str = "", body_html: str = "", body_text: str = "",
                       received_at=None, identity_id: int | None = None, scan_filename: str = "",
-                      scan_data: bytes | None = None) -> Document:
+                      scan_data: bytes | None = None, scan_title: str = "来文扫描件") -> Document:
     """签收 + 登记 of a document that arrived on paper or by other means (the exchange issue calls this too):
     only the unit's 收发员; the 签收 time is recorded and the 收文号 given; the flow waits at 登记. `scan_data`: the
     paper's scan (正文原件), kept with the registration or refused before anything is registered."""
@@ -76,7 +76,7 @@ def register_incoming(actor, *, title: str, doc_kind: str, source_unit_id: int |
         if first is not None and first.node_id == "sign_in":  # 签收 happened now, by this 收发员
             flow_services.submit_task(actor, first, opinion="已签收")
         if scan_data is not None:
-            add_attachment(actor, document, filename=scan_filename, data=scan_data, title="来文扫描件",
+            add_attachment(actor, document, filename=scan_filename, data=scan_data, title=scan_title,
                            role=Attachment.Role.SOURCE)
         reindex(document)
         record("document.registered", obj=document, user=actor, identity=identity, unit=identity.unit,

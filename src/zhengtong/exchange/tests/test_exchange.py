@@ -56,6 +56,7 @@ def test_r1_6_dispatch_reaches_each_inbox_and_signing_starts_the_receipt_flow(cl
     assert incoming.receipt_number == response.json()["receipt_number"] != ""
     # the sealed file itself is the 收文's 正文原件, byte for byte
     scan = incoming.attachments.get(role=Attachment.Role.SOURCE)
+    assert scan.title == "来文（电子公文，已用印）"
     with scan.file.open("rb") as f:
         assert hashlib.sha256(f.read()).hexdigest() == sent.sealed_sha256
     # 签收 is done; the 收文 flow waits at its next step in the receiving unit
