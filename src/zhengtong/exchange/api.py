@@ -6,6 +6,8 @@
 - POST /exchange/deliveries/{id}/recall {"reason"?}               撤回 (sender, not yet signed)
 - POST /exchange/deliveries/{id}/resend                           重发 after 退文/撤回 (sender)
 - POST /exchange/deliveries/{id}/print {"copies"}                 count printed copies against the print limit
+- GET  /exchange/deliveries/{id}/forward-targets                  the receiving unit's subordinate units
+- POST /exchange/deliveries/{id}/forward {"units": [...]}         转发 a signed-for document to them
 - POST /exchange/dispatches/{id}/urge {"message"?}                催办 the recipients that have not signed
 - GET  /exchange/dispatches/{id}/receipts                         per recipient: delivered, opened, signed, refused…
 - GET  /exchange/statistics?from=&to=&unit=                       收发统计 per unit and period (exchange.stats)
@@ -60,6 +62,7 @@ class DeliveryOut(Schema):
     resend_of: int | None
     print_limit: int = Field(0, description="限印份数，0 表示不限")
     printed: int = 0
+    forwarded_from: int | None = Field(None, description="转发自哪一交换件")
 
 
 class EventOut(Schema):
@@ -103,7 +106,7 @@ def delivery_out(d: Delivery) -> dict:
             "opened_at": d.opened_at, "signed_at": d.signed_at, "signed_by": _name(d.signed_by),
             "incoming_document_id": d.incoming_id, "refused_at": d.refused_at, "recalled_at": d.recalled_at,
             "reason": d.reason, "urge_count": d.urge_count, "resend_of": d.resend_of_id,
-            "print_limit": d.print_limit, "printed": d.printed}
+            "print_limit": d.print_limit, "printed": d.printed, "forwarded_from": d.forwarded_from_id}
 
 
 @router.get("/inbox", response={200: list[DeliveryOut], 400: ErrorOut, 403: ErrorOut}, summary="交换箱（收发员）",
@@ -241,3 +244,28 @@ def statistics_xlsx(request, params: Query[StatisticsQuery]):
     response["Content-Disposition"] = stats_export.content_disposition(filename)
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+class UnitOut(Schema):
+    id: int
+    name: str
+
+
+class ForwardIn(Schema):
+    units: list[int]
+
+
+@router.get("/deliveries/{delivery_id}/forward-targets", response={200: list[UnitOut], 404: ErrorOut},
+            summary="可转发的下级单位", operation_id="exchange_forward_targets")
+def forward_targets(request, delivery_id: int):
+    from zhengtong.org.models import Unit
+
+    delivery, _ = services.for_recipient(request.user, delivery_id)
+    return [{"id": u.pk, "name": u.name} for u in Unit.objects.filter(parent_id=delivery.unit_id, active=True)]
+
+
+@router.post("/deliveries/{delivery_id}/forward", response={200: list[DeliveryOut], 400: ErrorOut, 404: ErrorOut,
+                                                             409: ErrorOut},
+             summary="转发给本单位的下级单位（须先签收）", operation_id="exchange_forward")
+def forward(request, delivery_id: int, payload: ForwardIn):
+    return [delivery_out(d) for d in services.forward_delivery(request.user, delivery_id, unit_ids=payload.units)]

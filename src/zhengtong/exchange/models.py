@@ -51,6 +51,8 @@ class Delivery(models.Model):
     urge_count = models.PositiveIntegerField("催办次数", default=0)
     resend_of = models.ForeignKey("self", verbose_name="重发自", null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="+")
+    forwarded_from = models.ForeignKey("self", verbose_name="转发自", null=True, blank=True,
+                                       on_delete=models.PROTECT, related_name="forwards")
 
     class Meta:
         verbose_name = verbose_name_plural = "交换件"
@@ -78,6 +80,7 @@ class DeliveryEvent(models.Model):
         URGED = "urged", "催办"
         RESENT = "resent", "重发"
         PRINTED = "printed", "打印"
+        FORWARDED = "forwarded", "转发"
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=10, choices=Kind.choices)

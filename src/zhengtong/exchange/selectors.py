@@ -9,7 +9,7 @@ from zhengtong.flow.services.common import person_of
 from zhengtong.org.models import Duty, Identity
 
 from .models import Delivery
-from .services import _not_found, sender_identity
+from .services import _not_found, sending_side
 
 STATUSES = {s.value for s in Delivery.Status}
 
@@ -61,10 +61,15 @@ def pending_count(user) -> int | None:
 
 
 def receipts(user, document) -> list[Delivery]:
-    """Every delivery of a dispatched document with its events, for the sending side."""
-    if sender_identity(user, document) is None:
+    """The deliveries of a dispatched document with their events, for the sending side: the sender sees every one
+    (forwarded ones included), a unit that forwarded it those it forwarded."""
+    identity, units = sending_side(user, document)
+    if identity is None:
         raise _not_found(user, document.pk, "exchange.not_sender")
-    return list(Delivery.objects.filter(document=document)
+    rows = Delivery.objects.filter(document=document)
+    if units != [document.unit_id]:
+        rows = rows.filter(sender_unit_id__in=units)
+    return list(rows
                 .select_related("document__issuing_unit", "sender_unit", "unit", "signed_by__person",
                                 "refused_by__person", "recalled_by__person")
                 .prefetch_related("events__identity__person").order_by("unit__name", "pk"))

@@ -86,8 +86,14 @@ def sender_identity(actor, document) -> Identity | None:
 
 
 def for_sender(actor, delivery_id) -> tuple[Delivery, Identity]:
+    """The delivery and the actor's identity on its sending side: the 收发员 of the unit that sent it (the
+    document's unit, or the unit that forwarded it), or whoever dispatched it."""
     delivery = _delivery(delivery_id)
-    identity = sender_identity(actor, delivery.document) if delivery else None
+    identity = None
+    if delivery is not None:
+        identity = clerk_identity(actor, delivery.sender_unit_id)
+        if identity is None and delivery.forwarded_from_id is None:
+            identity = sender_identity(actor, delivery.document)
     if identity is None:
         raise _not_found(actor, delivery_id, "exchange.not_sender")
     return delivery, identity
@@ -202,6 +208,55 @@ def record_print(actor, delivery_id, *, copies: int = 1) -> Delivery:
     return delivery
 
 
+def forward_delivery(actor, delivery_id, *, unit_ids) -> list[Delivery]:
+    """转发: a unit that has signed for a document sends it on to its own subordinate units (their 交换箱); the
+    forwarding unit's 收发员 then answers for those deliveries (receipts, 撤回, 重发, 催办)."""
+    from zhengtong.documents.models import Dispatch
+    from zhengtong.documents.services.common import refresh_readers
+    from zhengtong.org.models import Unit
+
+    delivery, identity = for_recipient(actor, delivery_id)
+    try:
+        wanted = list(dict.fromkeys(int(pk) for pk in unit_ids or []))
+    except (TypeError, ValueError) as exc:
+        raise ServiceError("exchange.invalid_unit", "转发单位应为单位编号") from exc
+    if not wanted:
+        raise ServiceError("exchange.invalid_unit", "请选择要转发的下级单位")
+    targets = {u.pk: u for u in Unit.objects.filter(pk__in=wanted, parent_id=delivery.unit_id, active=True)}
+    if len(targets) != len(wanted):
+        raise ServiceError("exchange.not_subordinate", "只能转发给本单位的下级单位")
+    now = timezone.now()
+    with transaction.atomic():
+        source = Delivery.objects.select_for_update().get(pk=delivery.pk)
+        if source.status != Status.SIGNED:
+            raise Conflict("exchange.sign_first", "请先签收，再转发给下级单位")
+        document = source.document
+        existing = {d.unit_id: d for d in Dispatch.objects.filter(document=document, unit_id__in=wanted)}
+        live = set(Delivery.objects.filter(document=document, unit_id__in=wanted, status__in=Delivery.LIVE)
+                   .values_list("unit_id", flat=True))
+        if live:
+            names = "、".join(targets[u].name for u in sorted(live))
+            raise Conflict("exchange.already_delivered", f"{names}已收到该文件，无需转发")
+        created = []
+        for unit_id in wanted:
+            dispatch = existing.get(unit_id)
+            if dispatch is None:
+                dispatch = Dispatch.objects.create(document=document, unit_id=unit_id, kind="main", copies=1,
+                                                   dispatched_by=identity, dispatched_at=now)
+            else:
+                set_dispatch_withdrawn(dispatch, False)
+            new = Delivery.objects.create(dispatch=dispatch, document=document, sender_unit_id=source.unit_id,
+                                          unit_id=unit_id, kind="main", delivered_at=now, forwarded_from=source)
+            _event(new, Kind.DELIVERED, identity, now, f"{source.unit.name}转发")
+            created.append(new)
+        _event(source, Kind.FORWARDED, identity, now, "、".join(targets[u].name for u in wanted))
+        refresh_readers([document])  # the subordinate units' 收发员 may read it now
+        record("exchange.forwarded", obj=document, user=actor, identity=identity, unit=identity.unit,
+               detail={"delivery": source.pk, "units": wanted, "deliveries": [d.pk for d in created]})
+        transaction.on_commit(lambda: signals.deliveries_arrived.send(sender=Delivery, deliveries=created))
+    return created
+
+
 # --- the sender ---------------------------------------------------------------------------------------------
 
 def recall_delivery(actor, delivery_id, *, reason: str = "") -> Delivery:
@@ -245,15 +300,33 @@ def resend_delivery(actor, delivery_id) -> Delivery:
     return new
 
 
-def urge_dispatch(actor, document, *, message: str = "") -> list[Delivery]:
-    """催办 every recipient that has not signed for the document yet; returns those deliveries."""
+def sending_side(actor, document) -> tuple[Identity | None, list[int]]:
+    """The actor's identity on the sending side of a document and the units whose deliveries they answer for: the
+    document's sender (its unit's 收发员 or the dispatcher: every unit it sent to directly), or the 收发员 of a unit
+    that forwarded it (the deliveries that unit forwarded)."""
     identity = sender_identity(actor, document)
+    if identity is not None:
+        return identity, [document.unit_id]
+    forwarders = set(Delivery.objects.filter(document=document, forwarded_from__isnull=False)
+                     .values_list("sender_unit_id", flat=True))
+    for unit_id in sorted(forwarders):
+        identity = clerk_identity(actor, unit_id)
+        if identity is not None:
+            return identity, [unit_id]
+    return None, []
+
+
+def urge_dispatch(actor, document, *, message: str = "") -> list[Delivery]:
+    """催办 every recipient that has not signed for the document yet (of the actor's sending side); returns those
+    deliveries."""
+    identity, units = sending_side(actor, document)
     if identity is None:
         raise _not_found(actor, document.pk, "exchange.not_sender")
     message = _reason(message, required=False, what="催办")
     now = timezone.now()
     with transaction.atomic():
-        pending = list(Delivery.objects.select_for_update().filter(document=document, status=Status.PENDING))
+        pending = list(Delivery.objects.select_for_update().filter(document=document, status=Status.PENDING,
+                                                                   sender_unit_id__in=units))
         if not pending:
             raise ServiceError("exchange.nothing_to_urge", "没有待签收的收文单位，无需催办")
         for delivery in pending:

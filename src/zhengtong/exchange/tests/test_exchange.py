@@ -184,3 +184,46 @@ def test_copies_and_print_limit_set_at_dispatch_bind_the_recipient(client):
     late = client.post(f"/api/v1/documents/{sent.pk}/distribution", {"recipients": [{"unit": education.pk}]},
                        content_type="application/json")
     assert late.status_code in (403, 409)
+
+
+def test_a_unit_forwards_a_signed_document_to_its_subordinate_units_and_answers_for_them(client, sent):
+    from zhengtong.org.models import Duty
+    from zhengtong.org.tests.factories import IdentityFactory, UnitFactory, duty
+
+    county_office = clerk_unit("xian1.sfy")
+    below = UnitFactory(parent=county_office, name="青川县某乡镇人民政府")
+    clerk = IdentityFactory(unit=below, duty=duty(Duty.DOC_CLERK))
+    elsewhere = UnitFactory(name="不相干的单位")
+    [entry] = inbox(client, "xian1.sfy")
+    early = post(client, f"deliveries/{entry['id']}/forward", {"units": [below.pk]})
+    assert early.status_code == 409 and early.json()["code"] == "exchange.sign_first"
+    assert post(client, f"deliveries/{entry['id']}/sign").status_code == 200
+    targets = client.get(f"/api/v1/exchange/deliveries/{entry['id']}/forward-targets").json()
+    assert [t["id"] for t in targets] == [below.pk]
+    wrong = post(client, f"deliveries/{entry['id']}/forward", {"units": [elsewhere.pk]})
+    assert wrong.status_code == 400 and wrong.json()["code"] == "exchange.not_subordinate"
+    done = post(client, f"deliveries/{entry['id']}/forward", {"units": [below.pk]})
+    assert done.status_code == 200, done.content.decode()
+    [forwarded] = done.json()
+    assert forwarded["forwarded_from"] == entry["id"] and forwarded["sender_unit_id"] == county_office.pk
+    again = post(client, f"deliveries/{entry['id']}/forward", {"units": [below.pk]})
+    assert again.status_code == 409 and again.json()["code"] == "exchange.already_delivered"
+
+    # the subordinate's 收发员 finds it and may read the document
+    client.force_login(clerk.person.user)
+    mine = client.get("/api/v1/exchange/inbox").json()
+    assert [e["id"] for e in mine] == [forwarded["id"]]
+    assert client.get(f"/api/v1/documents/{sent.pk}").status_code == 200
+    # the forwarding unit answers for its forward (receipts, 催办, 撤回); the original sender sees it, cannot recall it
+    login(client, "xian1.sfy")
+    assert [r["id"] for r in client.get(f"/api/v1/exchange/dispatches/{sent.pk}/receipts").json()] == [forwarded["id"]]
+    assert post(client, f"dispatches/{sent.pk}/urge").json() == {"urged": 1}
+    login(client, "bgs.sfy")
+    everything = client.get(f"/api/v1/exchange/dispatches/{sent.pk}/receipts").json()
+    assert forwarded["id"] in [r["id"] for r in everything]
+    assert post(client, f"deliveries/{forwarded['id']}/recall").status_code == 404
+    login(client, "xian1.sfy")
+    assert post(client, f"deliveries/{forwarded['id']}/recall").json()["status"] == "recalled"
+    client.force_login(clerk.person.user)
+    assert client.get(f"/api/v1/documents/{sent.pk}").status_code == 404  # withdrawn from the subordinate
+    assert AuditRecord.objects.filter(action="exchange.forwarded", object_id=str(sent.pk)).count() == 1
