@@ -1,0 +1,1 @@
+"""Federation between platform instances (issue #5 §2): signed envelopes, instance identities, peers."""

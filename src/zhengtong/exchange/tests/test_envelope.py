@@ -1,0 +1,128 @@
+"""Signed envelopes between instances (issue #5 §2): what a trusted peer signed opens; any changed byte of a file or
+the manifest, an unknown sender, a forged key or an expired certificate is refused with a stable code."""
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from zhengtong.exchange.federation import identity
+from zhengtong.exchange.federation.envelope import (
+    MAGIC,
+    EnvelopeRefused,
+    canonical,
+    open_envelope,
+    seal_envelope,
+)
+
+PDF = b"%PDF-1.7\n" + bytes(random.Random(1).randrange(256) for _ in range(20_000)) + b"\n%%EOF\n"
+ATTACHMENT = "附件：2027年度学校安全检查表".encode() * 50
+
+
+def sealed(key, **overrides):
+    values = dict(sender_unit={"code": "11990100000000001X", "name": "示范市人民政府"},
+                  recipients=[{"unit_code": "11990200000000002X", "kind": "main"}],
+                  document={"title": "示范市人民政府关于做好2027年冬季校园安全工作的通知", "doc_number": "示政发〔2026〕2号"},
+                  files=[("正文.pdf", "sealed_pdf", PDF), ("附件1.docx", "attachment", ATTACHMENT)])
+    values.update(overrides)
+    return seal_envelope(key, **values)
+
+
+@pytest.fixture(scope="module")
+def city():
+    return identity.generate("city-shifan")
+
+
+@pytest.mark.parametrize("algorithm", identity.ALGORITHMS)
+def test_a_peer_signed_envelope_opens_with_its_files(algorithm):
+    key = identity.generate("county-qingchuan", algorithm=algorithm)
+    envelope_id, data = sealed(key)
+    opened = open_envelope(data, {key.instance_id: key.certificate})
+    assert opened.envelope_id == envelope_id and opened.files == {"正文.pdf": PDF, "附件1.docx": ATTACHMENT}
+    assert opened.manifest["document"]["doc_number"] == "示政发〔2026〕2号"
+    assert data.startswith(MAGIC)
+
+
+def test_every_single_byte_changed_anywhere_is_refused(city):
+    _, data = sealed(city)
+    trusted = {city.instance_id: city.certificate}
+    rnd = random.Random(20261127)
+    codes = set()
+    for _ in range(300):
+        at = rnd.randrange(len(data))
+        changed = bytearray(data)
+        changed[at] ^= 1 << rnd.randrange(8)
+        with pytest.raises(EnvelopeRefused) as exc:
+            open_envelope(bytes(changed), trusted)
+        codes.add(exc.value.code)
+    # most of the bytes are file bytes: those flips are caught by the hashes
+    assert "exchange.envelope_tampered" in codes
+    assert codes <= {"exchange.envelope_tampered", "exchange.envelope_signature_invalid", "exchange.envelope_malformed",
+                     "exchange.unknown_sender"}
+
+
+def test_each_region_of_the_envelope_has_its_own_refusal(city):
+    _, data = sealed(city)
+    trusted = {city.instance_id: city.certificate}
+    manifest_at = len(MAGIC) + 4 + 10
+    pdf_at = data.index(PDF[:64]) + 100
+
+    def refused(blob):
+        with pytest.raises(EnvelopeRefused) as exc:
+            open_envelope(blob, trusted)
+        return exc.value.code
+
+    def flip(at):
+        return data[:at] + bytes([data[at] ^ 0x20]) + data[at + 1:]
+
+    assert refused(flip(pdf_at)) == "exchange.envelope_tampered"
+    assert refused(flip(manifest_at)) in {"exchange.envelope_signature_invalid", "exchange.envelope_malformed"}
+    assert refused(data + b"\x00") == "exchange.envelope_tampered"
+    assert refused(data[:-1]) == "exchange.envelope_malformed"
+    assert refused(b"PK\x03\x04" + data) == "exchange.envelope_malformed"
+
+
+def test_an_unknown_sender_a_forged_key_and_a_rewritten_manifest_are_refused(city):
+    _, data = sealed(city)
+    with pytest.raises(EnvelopeRefused) as exc:
+        open_envelope(data, {})
+    assert exc.value.code == "exchange.unknown_sender" and "city-shifan" in exc.value.message
+    impostor = identity.generate("city-shifan")  # same name, another key: not the pinned certificate
+    _, forged = sealed(impostor)
+    with pytest.raises(EnvelopeRefused) as exc:
+        open_envelope(forged, {city.instance_id: city.certificate})
+    assert exc.value.code == "exchange.envelope_signature_invalid"
+    # a certificate pinned under another instance's name does not vouch for this sender
+    with pytest.raises(EnvelopeRefused) as exc:
+        open_envelope(data, {city.instance_id: identity.generate("province").certificate})
+    assert exc.value.code == "exchange.unknown_sender"
+
+
+def test_an_expired_or_not_yet_valid_certificate_is_refused():
+    old = identity.generate("county-old", days=30, not_before=datetime.now(UTC) - timedelta(days=60))
+    _, data = sealed(old)
+    with pytest.raises(EnvelopeRefused) as exc:
+        open_envelope(data, {old.instance_id: old.certificate})
+    assert exc.value.code == "exchange.certificate_expired"
+    future = identity.generate("county-new", not_before=datetime.now(UTC) + timedelta(days=1))
+    _, data = sealed(future)
+    with pytest.raises(EnvelopeRefused) as exc:
+        open_envelope(data, {future.instance_id: future.certificate})
+    assert exc.value.code == "exchange.certificate_expired"
+
+
+def test_the_manifest_is_canonical_json_and_names_every_file_with_its_hash(city):
+    import hashlib
+    import json
+    import struct
+
+    _, data = sealed(city)
+    size = struct.unpack(">I", data[len(MAGIC):len(MAGIC) + 4])[0]
+    body = data[len(MAGIC) + 4:len(MAGIC) + 4 + size]
+    manifest = json.loads(body)
+    assert canonical(manifest) == body
+    assert [(f["name"], f["sha256"]) for f in manifest["files"]] == [
+        ("正文.pdf", hashlib.sha256(PDF).hexdigest()), ("附件1.docx", hashlib.sha256(ATTACHMENT).hexdigest())]
+    with pytest.raises(ValueError):
+        sealed(city, files=[("a.pdf", "sealed_pdf", PDF), ("a.pdf", "attachment", PDF)])
