@@ -21,11 +21,17 @@ class ErrorOut(Schema):
     message: str
 
 
+class UnitOut(Schema):
+    id: int
+    name: str
+
+
 class ListOut(Schema):
     key: str
     name: str
     unit_ids: list[int]
     builtin: bool
+    units: list[UnitOut] = []
 
 
 class ListIn(Schema):
@@ -35,8 +41,9 @@ class ListIn(Schema):
 
 
 def _out(row) -> dict:
-    return {"key": f"saved:{row.pk}", "name": row.name, "unit_ids": sorted(row.units.values_list("pk", flat=True)),
-            "builtin": False}
+    units = list(row.units.values("id", "name"))
+    return {"key": f"saved:{row.pk}", "name": row.name, "unit_ids": sorted(u["id"] for u in units), "builtin": False,
+            "units": units}
 
 
 @router.get("/distribution-lists", response={200: list[ListOut], 403: ErrorOut}, summary="分发名单",

@@ -19,6 +19,7 @@ class ListOut:
     name: str
     unit_ids: list[int] = field(default_factory=list)
     builtin: bool = False
+    units: list[dict] = field(default_factory=list)  # [{"id", "name"}] in the organisation's order
 
 
 def builtin_lists() -> list[ListOut]:
@@ -31,5 +32,10 @@ def builtin_lists() -> list[ListOut]:
 def lists_for(unit_ids: list[int]) -> list[ListOut]:
     """The built-in lists and those saved by the given units."""
     saved = DistributionList.objects.filter(unit_id__in=unit_ids).prefetch_related("units")
-    return builtin_lists() + [ListOut(f"saved:{d.pk}", d.name, sorted(u.pk for u in d.units.all() if u.active))
-                              for d in saved]
+    out = builtin_lists() + [ListOut(f"saved:{d.pk}", d.name, sorted(u.pk for u in d.units.all() if u.active))
+                             for d in saved]
+    names = dict(Unit.objects.filter(pk__in={pk for x in out for pk in x.unit_ids}).values_list("pk", "name"))
+    order = {pk: i for i, pk in enumerate(Unit.objects.filter(pk__in=names).values_list("pk", flat=True))}
+    for x in out:
+        x.units = [{"id": pk, "name": names[pk]} for pk in sorted(x.unit_ids, key=lambda pk: order.get(pk, 0))]
+    return out
