@@ -62,7 +62,10 @@ class Delivery(models.Model):
                                     name="delivery_one_live"),
         ]
         indexes = [models.Index(fields=["unit", "status", "-delivered_at"], name="delivery_inbox"),
-                   models.Index(fields=["document", "unit"], name="delivery_document")]
+                   models.Index(fields=["document", "unit"], name="delivery_document"),
+                   # 收发统计 by period: a unit's received (unit, delivered_at) and sent (sender_unit, delivered_at)
+                   models.Index(fields=["unit", "delivered_at"], name="delivery_unit_period"),
+                   models.Index(fields=["sender_unit", "delivered_at"], name="delivery_sender_period")]
 
     def __str__(self) -> str:
         return f"交换 {self.document_id} → {self.unit_id}（{self.get_status_display()}）"
