@@ -14,3 +14,4 @@ class ExchangeConfig(AppConfig):
         dispatch_recorded.connect(services.on_dispatch_recorded, dispatch_uid="exchange.deliver")
         # 发送情况 on the document page: documents looks it up in its registry and imports nothing of exchange
         page_panels.register("exchange.receipts", panels.receipts_panel)
+        page_panels.register("exchange.received", panels.received_panel)  # 收文 from the 交换箱: 转发, 打印

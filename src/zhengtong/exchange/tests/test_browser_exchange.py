@@ -2,7 +2,10 @@
 sealed 示范市人民政府 通知 to 市教育局 (主送) and a county government's office (抄送) — through the API, with the
 support helper; jyj.sfy finds it in the 交换箱 from the navigation, previews the sealed PDF, signs for it and lands on
 the 收文 page; xian1.sfy, on a phone, refuses it with a reason; bgs.sfy sees the refusal and its reason on the document
-page and resends; a recall shows the county the withdrawn delivery. Phone and desktop shots for docs/screenshots."""
+page and resends; a recall shows the county the withdrawn delivery. Then 转发, 打印 and 收发统计: xian1.sfy prints two
+copies (counted, the sealed PDF opens), signs for it and forwards it from the 收文 page's 来文交换 to a unit under the
+county office; that unit's 收发员 finds it in the 交换箱 on a phone; bgs.sfy reads the 收发统计 and exports it. Phone
+and desktop shots for docs/screenshots."""
 from __future__ import annotations
 
 import pytest
@@ -14,6 +17,8 @@ from zhengtong.accounts.models import User
 from zhengtong.documents.tests.browser_support import messages
 from zhengtong.documents.tests.test_browser_documents import fits
 from zhengtong.exchange.models import Delivery
+from zhengtong.org.models import Duty
+from zhengtong.org.tests.factories import IdentityFactory, UnitFactory, duty
 from zhengtong.flow.tests.test_browser_e2e import watch
 
 from .support import TITLE, clerk_unit, dispatched
@@ -126,4 +131,105 @@ def test_exchange_sign_refuse_resend_in_the_browser(page, phone_page, live_serve
     assert phone_page.get_by_role("button", name="签收", exact=True).count() == 0
     assert fits(phone_page)
     screenshot(phone_page, "exchange-withdrawn-phone")
+    assert errors == []
+
+
+@pytest.fixture
+def centre(sent):
+    """Two units under the county government's office (xian1.sfy's unit); the first with its own 收发员, zwzx.sfy."""
+    office = clerk_unit("xian1.sfy")
+    unit = UnitFactory(name="青川县政务服务中心", short_name="县政务服务中心", region=office.region, parent=office)
+    UnitFactory(name="青川县档案馆", short_name="县档案馆", region=office.region, parent=office)
+    clerk = IdentityFactory(unit=unit, duty=duty(Duty.DOC_CLERK), person__name="林晓",
+                            person__user__username="zwzx.sfy")
+    User.objects.filter(pk=clerk.person.user_id).update(otp_exempt=True)
+    return unit
+
+
+def test_exchange_print_forward_and_statistics_in_the_browser(page, phone_page, live_server, login, sent, centre):
+    errors: list[str] = []
+    watch(page, errors)
+    watch(phone_page, errors)
+
+    # the county office's 收发员: 打印 two copies — counted, then the sealed PDF
+    login("xian1.sfy")
+    page.goto(f"{live_server.url}/exchange/")
+    open_from_inbox(page)
+    assert "已打印 0 份 / 不限印数" in page.locator(".ex-print").inner_text()
+    page.fill("#ex-copies", "2")
+    page.route("**/favicon.ico", lambda route: route.fulfill(status=204))  # Chromium's PDF viewer asks for it
+    with page.expect_response(lambda r: r.url.endswith(f"/documents/{sent.pk}/pdf/")) as opened:
+        page.get_by_role("button", name="打印", exact=True).click()
+    assert opened.value.ok and opened.value.headers["content-type"] == "application/pdf"
+    delivery = Delivery.objects.get(document=sent, unit=clerk_unit("xian1.sfy"))
+    assert delivery.printed == 2
+    page.goto(f"{live_server.url}/exchange/deliveries/{delivery.pk}/")
+    assert "已打印 2 份" in page.locator(".ex-print").inner_text()
+
+    # 签收 → the 收文 page → 来文交换 → 转发 to the unit below
+    page.get_by_role("button", name="签收", exact=True).click()
+    page.wait_for_load_state("networkidle")
+    assert "收文" in page.locator(".flow-breadcrumb").inner_text()
+    screenshot(page, "exchange-received-desktop")
+    page.locator(".ex-received").get_by_role("link", name="转发给下级单位").click()
+    page.wait_for_load_state("networkidle")
+    form = page.locator("#exchange-forward")
+    form.get_by_label("青川县政务服务中心").check()
+    form.get_by_role("button", name="转发").click()
+    page.wait_for_load_state("networkidle")
+    assert "已转发给青川县政务服务中心" in messages(page)
+    forwards = page.locator("#exchange-forwards")
+    assert "青川县政务服务中心" in forwards.inner_text() and "待签收" in forwards.inner_text()
+    assert form.get_by_label("青川县政务服务中心").is_disabled()
+    page.evaluate("window.scrollTo(0, 0)")  # a full-page shot of a page scrolled to #exchange-forwards: bar in the middle
+    screenshot(page, "exchange-forward-desktop")
+
+    # the unit below, on a phone: in its 交换箱, forwarded by the county office; 签收
+    login("zwzx.sfy", target=phone_page)
+    phone_page.locator(".nav-toggle-label").click()
+    phone_page.locator(".mainnav").get_by_role("link", name="交换箱").click()
+    phone_page.wait_for_load_state("networkidle")
+    row = phone_page.locator("table.ex-inbox tbody tr", has_text=TITLE).first
+    assert "经青川县人民政府办公室转发" in row.inner_text()
+    assert fits(phone_page)
+    screenshot(phone_page, "exchange-forwarded-inbox-phone")
+    open_from_inbox(phone_page)
+    assert "青川县人民政府办公室" in phone_page.locator(".facts").first.inner_text()
+    phone_page.get_by_role("button", name="签收", exact=True).click()
+    phone_page.wait_for_load_state("networkidle")
+    assert "已签收" in messages(phone_page)
+
+    # the forwarding office sees the 签收 in 转发情况, on a phone too
+    phone_page.context.clear_cookies()
+    login("xian1.sfy", target=phone_page)
+    phone_page.goto(f"{live_server.url}/exchange/deliveries/{delivery.pk}/#exchange-forwards")
+    forwards = phone_page.locator("#exchange-forwards")
+    assert "已签收" in forwards.inner_text() and "林晓" in forwards.inner_text()
+    assert fits(phone_page)
+    phone_page.evaluate("window.scrollTo(0, 0)")
+    screenshot(phone_page, "exchange-forward-phone")
+
+    # 收发统计: the city's office sees every unit, from the navigation; 导出 Excel
+    page.context.clear_cookies()
+    login("bgs.sfy")
+    page.locator(".mainnav").get_by_role("link", name="收发统计").click()
+    page.wait_for_load_state("networkidle")
+    table = page.locator("table.ex-stats-table")
+    assert "示范市教育局" in table.inner_text() and "青川县审计局" in table.inner_text()  # every unit…
+    page.get_by_label("只看有收发的单位").check()  # … or those that sent or received something
+    page.get_by_role("button", name="统计").click()
+    page.wait_for_load_state("networkidle")
+    assert "青川县政务服务中心" in table.inner_text() and "青川县审计局" not in table.inner_text()
+    assert "合计" in table.locator("tfoot").inner_text()
+    screenshot(page, "exchange-statistics-desktop")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="导出 Excel").click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+
+    phone_page.context.clear_cookies()
+    login("bgs.sfy", target=phone_page)
+    phone_page.goto(f"{live_server.url}/exchange/statistics/?unit={clerk_unit('xian1.sfy').pk}")
+    assert "青川县人民政府办公室" in phone_page.locator("table.ex-stats-table").inner_text()
+    assert fits(phone_page)
+    screenshot(phone_page, "exchange-statistics-phone")
     assert errors == []
