@@ -290,7 +290,7 @@ def resend_delivery(actor, delivery_id) -> Delivery:
         new = Delivery.objects.create(dispatch_id=old.dispatch_id, document_id=old.document_id,
                                       sender_unit_id=old.sender_unit_id, unit_id=old.unit_id, kind=old.kind,
                                       copies=old.copies, print_limit=old.print_limit, delivered_at=now,
-                                      resend_of=old)
+                                      resend_of=old, forwarded_from=old.forwarded_from)  # a forward stays one
         set_dispatch_withdrawn(old.dispatch, False)
         _event(old, Kind.RESENT, identity, now, "已重新发送")
         _event(new, Kind.DELIVERED, identity, now, "重发")

@@ -226,4 +226,10 @@ def test_a_unit_forwards_a_signed_document_to_its_subordinate_units_and_answers_
     assert post(client, f"deliveries/{forwarded['id']}/recall").json()["status"] == "recalled"
     client.force_login(clerk.person.user)
     assert client.get(f"/api/v1/documents/{sent.pk}").status_code == 404  # withdrawn from the subordinate
+    # a 重发 of the forward is still the forwarding unit's: the original sender cannot recall it either
+    login(client, "xian1.sfy")
+    again = post(client, f"deliveries/{forwarded['id']}/resend").json()
+    assert again["forwarded_from"] == entry["id"]
+    login(client, "bgs.sfy")
+    assert post(client, f"deliveries/{again['id']}/recall").status_code == 404
     assert AuditRecord.objects.filter(action="exchange.forwarded", object_id=str(sent.pk)).count() == 1
