@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.db.models import Count, QuerySet
 
 from zhengtong.accounts.permissions import is_any_admin
-from zhengtong.core.errors import Forbidden
+from zhengtong.core.errors import Forbidden, ServiceError
 from zhengtong.flow.services.common import person_of
 from zhengtong.org.models import Duty, Identity
 
@@ -14,22 +14,27 @@ from .services import _not_found, sending_side
 STATUSES = {s.value for s in Delivery.Status}
 
 
-def clerk_units(user) -> list[int]:
-    person = person_of(user)
+def _clerk_unit_ids(person) -> list[int]:
     return list(Identity.objects.filter(person=person, active=True, duty__code=Duty.DOC_CLERK)
                 .values_list("unit_id", flat=True).distinct())
 
 
-def inbox(user, status: str = "pending") -> QuerySet[Delivery]:
-    """The 交换箱 of every unit where the user is 收发员, newest first."""
+def clerk_units(user) -> list[int]:
+    return _clerk_unit_ids(person_of(user))
+
+
+def _inbox_units(user) -> list[int]:
     units = clerk_units(user)
     if not units:
         raise Forbidden("exchange.clerk_only", "只有收发员可以查看交换箱")
-    rows = Delivery.objects.filter(unit_id__in=units)
+    return units
+
+
+def inbox(user, status: str = "pending") -> QuerySet[Delivery]:
+    """The 交换箱 of every unit where the user is 收发员, newest first."""
+    rows = Delivery.objects.filter(unit_id__in=_inbox_units(user))
     if status:
         if status not in STATUSES:
-            from zhengtong.core.errors import ServiceError
-
             raise ServiceError("exchange.invalid_status", "状态应为 pending、signed、refused 或 recalled")
         rows = rows.filter(status=status)
     return (rows.select_related("document", "document__issuing_unit", "sender_unit", "unit", "signed_by__person")
@@ -38,9 +43,7 @@ def inbox(user, status: str = "pending") -> QuerySet[Delivery]:
 
 def inbox_counts(user) -> dict[str, int]:
     """How many deliveries each tab of the 交换箱 holds (every status, zeros included), in one query."""
-    units = clerk_units(user)
-    if not units:
-        raise Forbidden("exchange.clerk_only", "只有收发员可以查看交换箱")
+    units = _inbox_units(user)
     counts = dict.fromkeys(Delivery.Status.values, 0)
     counts.update(Delivery.objects.filter(unit_id__in=units).values_list("status").annotate(n=Count("pk"))
                   .order_by())
@@ -53,8 +56,7 @@ def pending_count(user) -> int | None:
     person = getattr(user, "person", None)
     if person is None or is_any_admin(user):
         return None
-    units = list(Identity.objects.filter(person=person, active=True, duty__code=Duty.DOC_CLERK)
-                 .values_list("unit_id", flat=True).distinct())
+    units = _clerk_unit_ids(person)
     if not units:
         return None
     return Delivery.objects.filter(unit_id__in=units, status=Delivery.Status.PENDING).count()

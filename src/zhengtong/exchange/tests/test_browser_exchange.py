@@ -17,9 +17,9 @@ from zhengtong.accounts.models import User
 from zhengtong.documents.tests.browser_support import messages
 from zhengtong.documents.tests.test_browser_documents import fits
 from zhengtong.exchange.models import Delivery
+from zhengtong.flow.tests.test_browser_e2e import watch
 from zhengtong.org.models import Duty
 from zhengtong.org.tests.factories import IdentityFactory, UnitFactory, duty
-from zhengtong.flow.tests.test_browser_e2e import watch
 
 from .support import TITLE, clerk_unit, dispatched
 
