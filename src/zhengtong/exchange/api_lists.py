@@ -12,18 +12,9 @@ from ninja import Router, Schema, Status
 from zhengtong.flow.services.common import person_of
 
 from . import lists, services
+from .api import ErrorOut, UnitOut
 
 router = Router(tags=["exchange"])
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-
-
-class UnitOut(Schema):
-    id: int
-    name: str
 
 
 class ListOut(Schema):
