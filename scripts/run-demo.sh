@@ -6,11 +6,23 @@ PY=${PY:-.venv/bin/python}
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 
-"$PY" manage.py run_huey --workers 2 --flush-locks &
+# a task still running at Ctrl-C gets 5 s to finish (Huey's graceful stop would otherwise wait for it forever)
+"$PY" manage.py run_huey --workers 2 --flush-locks --shutdown-timeout 5 &
 worker=$!
 "$PY" manage.py runserver "$HOST:$PORT" --noreload &
 web=$!
-stop() { kill "$web" "$worker" 2>/dev/null || true; wait 2>/dev/null || true; }
+# Background jobs of a script ignore SIGINT, so both are stopped here: TERM, then KILL whatever is still
+# running after 10 s, so Ctrl-C always gives the terminal back.
+stop() {
+  trap - INT TERM EXIT
+  kill -TERM "$web" "$worker" 2>/dev/null || true
+  for _ in $(seq 50); do
+    kill -0 "$web" 2>/dev/null || kill -0 "$worker" 2>/dev/null || break
+    sleep 0.2
+  done
+  kill -KILL "$web" "$worker" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
 trap stop INT TERM EXIT
 
 cat <<MSG
