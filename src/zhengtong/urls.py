@@ -19,6 +19,7 @@ urlpatterns = [
     path("tasks/", include("zhengtong.flow.urls")),
     path("documents/", include("zhengtong.documents.urls")),
     path("exchange/", include("zhengtong.exchange.urls")),
+    path("federation/", include("zhengtong.exchange.federation.urls")),
     path("seals/", include("zhengtong.seals.urls")),
     path("flows/monitor/", include("zhengtong.flow.urls_monitor")),
     path("flows/", include("zhengtong.flow.urls_designer")),

@@ -27,7 +27,7 @@ from zhengtong.audit.services import security_event
 from . import services
 from .models import SecurityPolicy
 
-EXEMPT_PREFIXES = ("/api/", "/healthz", "/favicon")
+EXEMPT_PREFIXES = ("/api/", "/healthz", "/favicon", "/federation/")  # /federation/: signed by peers
 ACTIVITY_GRANULARITY_SECONDS = 15
 
 

@@ -84,9 +84,11 @@ class DeliveryEvent(models.Model):
         RESENT = "resent", "重发"
         PRINTED = "printed", "打印"
         FORWARDED = "forwarded", "转发"
+        SENT_REMOTE = "sent_remote", "已发往外平台"
+        RECALL_REQUESTED = "recall_req", "已申请撤回"
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
     at = models.DateTimeField(default=timezone.now)
     identity = models.ForeignKey("org.Identity", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     note = models.CharField(max_length=200, blank=True)

@@ -18,6 +18,7 @@ from zhengtong.flow.services.common import person_of
 from zhengtong.org.models import Duty, Identity
 
 from . import signals
+from .federation import messages
 from .models import Delivery, DeliveryEvent
 
 Kind = DeliveryEvent.Kind
@@ -36,12 +37,16 @@ def on_dispatch_recorded(sender, document, dispatches, actor, **kwargs) -> list[
     deliveries = Delivery.objects.bulk_create([
         Delivery(dispatch=d, document=document, sender_unit_id=document.unit_id, unit_id=d.unit_id, kind=d.kind,
                  copies=d.copies, print_limit=d.print_limit, delivered_at=now) for d in dispatches])
-    DeliveryEvent.objects.bulk_create([DeliveryEvent(delivery=x, kind=Kind.DELIVERED, at=now,
-                                                     identity_id=d.dispatched_by_id)
+    remote = messages.remote_unit_ids(d.unit_id for d in dispatches)
+    DeliveryEvent.objects.bulk_create([DeliveryEvent(delivery=x, kind=Kind.SENT_REMOTE if x.unit_id in remote
+                                                     else Kind.DELIVERED, at=now, identity_id=d.dispatched_by_id)
                                        for x, d in zip(deliveries, dispatches, strict=True)])
     record("exchange.delivered", obj=document, user=actor, unit=document.unit,
            detail={"deliveries": [x.pk for x in deliveries], "units": [x.unit_id for x in deliveries]})
-    transaction.on_commit(lambda: signals.deliveries_arrived.send(sender=Delivery, deliveries=deliveries))
+    if remote:  # another instance's units: their envelopes are in the outbox when this 核发 commits
+        messages.send_document(document, [x for x in deliveries if x.unit_id in remote])
+    local = [x for x in deliveries if x.unit_id not in remote]
+    transaction.on_commit(lambda: signals.deliveries_arrived.send(sender=Delivery, deliveries=local))
     return deliveries
 
 
@@ -160,6 +165,7 @@ def sign_delivery(actor, delivery_id):
             delivery.opened_at, delivery.opened_by = now, identity
         delivery.save()
         _event(delivery, Kind.SIGNED, identity, now, incoming.receipt_number)
+        messages.answered(delivery, "signed", by=identity.person.name, note=incoming.receipt_number)
         record("exchange.signed", obj=sent, user=actor, identity=identity, unit=identity.unit,
                detail={"delivery": delivery.pk, "incoming": incoming.pk, "receipt_number": incoming.receipt_number})
         transaction.on_commit(lambda: signals.delivery_signed.send(sender=Delivery, delivery=delivery))
@@ -176,6 +182,7 @@ def refuse_delivery(actor, delivery_id, *, reason: str) -> Delivery:
         delivery.status, delivery.refused_at, delivery.refused_by, delivery.reason = Status.REFUSED, now, identity, reason
         delivery.save(update_fields=["status", "refused_at", "refused_by", "reason"])
         _event(delivery, Kind.REFUSED, identity, now, reason)
+        messages.answered(delivery, "refused", by=identity.person.name, note=reason)
         record("exchange.refused", obj=delivery.document, user=actor, identity=identity, unit=identity.unit,
                detail={"delivery": delivery.pk, "reason": reason})
         transaction.on_commit(lambda: signals.delivery_refused.send(sender=Delivery, delivery=delivery))
@@ -264,6 +271,9 @@ def recall_delivery(actor, delivery_id, *, reason: str = "") -> Delivery:
     delivery, identity = for_sender(actor, delivery_id)
     reason = _reason(reason, required=False, what="撤回")
     now = timezone.now()
+    sent = messages.sent_envelope(delivery)
+    if sent is not None:
+        return _request_remote_recall(actor, delivery, identity, sent, reason, now)
     with transaction.atomic():
         delivery = _locked_pending(delivery.pk)
         delivery.status, delivery.recalled_at, delivery.recalled_by = Status.RECALLED, now, identity
@@ -274,6 +284,20 @@ def recall_delivery(actor, delivery_id, *, reason: str = "") -> Delivery:
         record("exchange.recalled", obj=delivery.document, user=actor, identity=identity, unit=identity.unit,
                detail={"delivery": delivery.pk, "unit": delivery.unit_id, "reason": reason})
         transaction.on_commit(lambda: signals.delivery_recalled.send(sender=Delivery, delivery=delivery))
+    return delivery
+
+
+def _request_remote_recall(actor, delivery, identity, sent, reason: str, now) -> Delivery:
+    """撤回 at another instance is decided there (its delivery row's lock, as here): we ask, and the answer comes
+    back as a receipt — 已撤回, or 已签收 if 签收 won."""
+    with transaction.atomic():
+        delivery = _locked_pending(delivery.pk)
+        if delivery.events.filter(kind=Kind.RECALL_REQUESTED).exists():
+            raise Conflict("exchange.recall_requested", "已申请撤回，正在等待对方平台确认")
+        messages.request(sent, [delivery], "recall", note=reason)
+        _event(delivery, Kind.RECALL_REQUESTED, identity, now, reason)
+        record("exchange.recall_requested", obj=delivery.document, user=actor, identity=identity,
+               unit=identity.unit, detail={"delivery": delivery.pk, "unit": delivery.unit_id, "reason": reason})
     return delivery
 
 
@@ -293,7 +317,8 @@ def resend_delivery(actor, delivery_id) -> Delivery:
                                       resend_of=old, forwarded_from=old.forwarded_from)  # a forward stays one
         set_dispatch_withdrawn(old.dispatch, False)
         _event(old, Kind.RESENT, identity, now, "已重新发送")
-        _event(new, Kind.DELIVERED, identity, now, "重发")
+        remote = bool(messages.send_document(old.document, [new])) if messages.remote_unit_ids([new.unit_id]) else False
+        _event(new, Kind.SENT_REMOTE if remote else Kind.DELIVERED, identity, now, "重发")
         record("exchange.resent", obj=old.document, user=actor, identity=identity, unit=identity.unit,
                detail={"delivery": old.pk, "new_delivery": new.pk, "unit": old.unit_id})
         transaction.on_commit(lambda: signals.deliveries_arrived.send(sender=Delivery, deliveries=[new]))
@@ -333,11 +358,96 @@ def urge_dispatch(actor, document, *, message: str = "") -> list[Delivery]:
             delivery.urged_at, delivery.urge_count = now, delivery.urge_count + 1
             delivery.save(update_fields=["urged_at", "urge_count"])
             _event(delivery, Kind.URGED, identity, now, message)
+        for sent, group in _by_sent_envelope(pending):
+            messages.request(sent, group, "urge", note=message)
         record("exchange.urged", obj=document, user=actor, identity=identity, unit=identity.unit,
                detail={"deliveries": [d.pk for d in pending], "message": message})
         transaction.on_commit(lambda: signals.delivery_urged.send(sender=Delivery, deliveries=pending,
                                                                   message=message))
     return pending
+
+
+def _by_sent_envelope(deliveries) -> list[tuple]:
+    """Deliveries to other instances' units, grouped by the envelope that carried them there."""
+    from .federation.models import Envelope
+
+    groups: dict = {}
+    rows = Envelope.objects.filter(direction="out", kind="document", deliveries__in=deliveries).distinct()
+    for sent in rows:
+        ids = set(sent.deliveries.values_list("pk", flat=True))
+        groups[sent] = [d for d in deliveries if d.pk in ids]
+    return list(groups.items())
+
+
+# --- receipts and requests from other instances (federation.inbox, inside its transaction) -----------------
+
+def apply_remote_receipt(delivery, *, event: str, at, by: str, note: str, instance_name: str) -> None:
+    """What happened to our delivery at another instance: 送达, 签收, 退文, 撤回 (or a 撤回 that lost to 签收)."""
+    delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
+    who = f"{instance_name} {by}".strip()
+    if event == "delivered":
+        _event(delivery, Kind.DELIVERED, None, at, f"已送达{instance_name}")
+    elif event == "signed" and delivery.status == Status.PENDING:
+        delivery.status, delivery.signed_at = Status.SIGNED, at
+        delivery.opened_at = delivery.opened_at or at
+        delivery.save(update_fields=["status", "signed_at", "opened_at"])
+        _event(delivery, Kind.SIGNED, None, at, f"{who}，收文号 {note}" if note else who)
+        transaction.on_commit(lambda: signals.delivery_signed.send(sender=Delivery, delivery=delivery))
+    elif event in ("refused", "undeliverable") and delivery.status == Status.PENDING:
+        delivery.status, delivery.refused_at, delivery.reason = Status.REFUSED, at, (note or "对方拒收")[:200]
+        delivery.save(update_fields=["status", "refused_at", "reason"])
+        _event(delivery, Kind.REFUSED, None, at, f"{who}：{delivery.reason}")
+        transaction.on_commit(lambda: signals.delivery_refused.send(sender=Delivery, delivery=delivery))
+    elif event == "recalled" and delivery.status == Status.PENDING:
+        requested = delivery.events.filter(kind=Kind.RECALL_REQUESTED).order_by("-at").first()
+        delivery.status, delivery.recalled_at = Status.RECALLED, at
+        delivery.recalled_by_id = requested.identity_id if requested else None
+        delivery.save(update_fields=["status", "recalled_at", "recalled_by"])
+        set_dispatch_withdrawn(delivery.dispatch, True)
+        _event(delivery, Kind.RECALLED, None, at, f"{instance_name}已确认撤回")
+    elif event == "recall_refused":
+        _event(delivery, Kind.RECALLED, None, at, f"撤回未成功：{note}")
+    else:
+        return
+    record("exchange.remote_receipt", obj=delivery.document, unit=delivery.sender_unit,
+           detail={"delivery": delivery.pk, "event": event, "by": who, "note": note})
+
+
+def apply_remote_request(delivery, *, action: str, note: str) -> dict | None:
+    """The origin asks to 撤回 or 催办 a delivery to our unit; returns the outcome to send back (for a 撤回)."""
+    delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
+    now = timezone.now()
+    if action == "urge" and delivery.status == Status.PENDING:
+        delivery.urged_at, delivery.urge_count = now, delivery.urge_count + 1
+        delivery.save(update_fields=["urged_at", "urge_count"])
+        _event(delivery, Kind.URGED, None, now, note)
+        transaction.on_commit(lambda: signals.delivery_urged.send(sender=Delivery, deliveries=[delivery],
+                                                                  message=note))
+        return None
+    if action != "recall":
+        return None
+    if delivery.status != Status.PENDING:
+        return {"event": "recall_refused", "note": NOT_PENDING[delivery.status][1]}
+    delivery.status, delivery.recalled_at, delivery.reason = Status.RECALLED, now, note
+    delivery.save(update_fields=["status", "recalled_at", "reason"])
+    set_dispatch_withdrawn(delivery.dispatch, True)
+    _event(delivery, Kind.RECALLED, None, now, note)
+    transaction.on_commit(lambda: signals.delivery_recalled.send(sender=Delivery, delivery=delivery))
+    return {"event": "recalled", "note": note}
+
+
+def returned_undelivered(deliveries, reason: str) -> None:
+    """Deliveries whose envelope cannot reach the other instance come back as 退文 with the reason."""
+    for delivery in deliveries:
+        delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
+        if delivery.status == Status.PENDING:
+            now = timezone.now()
+            delivery.status, delivery.refused_at, delivery.reason = Status.REFUSED, now, reason
+            delivery.save(update_fields=["status", "refused_at", "reason"])
+            _event(delivery, Kind.REFUSED, None, now, reason)
+            record("exchange.undeliverable", obj=delivery.document, unit=delivery.sender_unit,
+                   detail={"delivery": delivery.pk, "reason": reason})
+            transaction.on_commit(lambda d=delivery: signals.delivery_refused.send(sender=Delivery, delivery=d))
 
 
 # --- 分发名单 ----------------------------------------------------------------------------------------------

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "zhengtong.seals",
     "zhengtong.documents",
     "zhengtong.exchange",
+    "zhengtong.exchange.federation",
     "zhengtong.console",
     "zhengtong.web",
     "zhengtong.demo",
@@ -188,6 +189,8 @@ AUDIT_RETENTION_DAYS = max(180, integer("AUDIT_RETENTION_DAYS"))
 ATTACHMENT_MAX_MB = max(1, integer("ATTACHMENT_MAX_MB"))
 OFFICE_HOURS = value("OFFICE_HOURS")  # parsed and checked by core.working_hours
 EXCHANGE_SIGN_LIMIT_HOURS = float(value("EXCHANGE_SIGN_LIMIT_HOURS"))
+EXCHANGE_MAX_ATTEMPTS = max(1, integer("EXCHANGE_MAX_ATTEMPTS"))
+EXCHANGE_RETRY_BASE_SECONDS = max(0.1, float(value("EXCHANGE_RETRY_BASE_SECONDS")))
 FONT_DIR = Path(value("FONT_DIR") or REPO_DIR / "var" / "fonts")
 SEAL_MASTER_KEY = value("SEAL_MASTER_KEY")
 ALLOW_SUPERUSER = flag("ALLOW_SUPERUSER") if value("ALLOW_SUPERUSER") else DEBUG

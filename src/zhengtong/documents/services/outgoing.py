@@ -229,6 +229,12 @@ def dispatch_document(actor, document: Document) -> list[Dispatch]:
     if missing:
         raise Conflict("document.joint_seal_missing", "联合行文须由各发文机关用印后核发，尚未用印："
                        + "、".join(u.name for u in missing))
+    return record_dispatch(actor, document, task.assignee)
+
+
+def record_dispatch(actor, document: Document, by) -> list[Dispatch]:
+    """The 核发 itself, in one transaction with everything that follows from it (deliveries, outbox envelopes);
+    `dispatch_document` calls it at the flow's 核发 step; `by`: the dispatching identity."""
     now = timezone.now()
     with transaction.atomic():
         locked = Document.objects.select_for_update(of=("self",)).get(pk=document.pk)
@@ -238,14 +244,14 @@ def dispatch_document(actor, document: Document) -> list[Dispatch]:
         if not recipients:
             raise ServiceError("document.no_recipients", "没有主送或抄送机关，无法核发")
         rows = Dispatch.objects.bulk_create([Dispatch(document=locked, unit=r.unit, kind=r.kind, copies=r.copies,
-                                                      print_limit=r.print_limit, dispatched_by=task.assignee,
+                                                      print_limit=r.print_limit, dispatched_by=by,
                                                       dispatched_at=now)
                                              for r in recipients])
         locked.dispatched_at, locked.status, locked.updated_at = now, Status.DISPATCHED, now
         locked.save(update_fields=["dispatched_at", "status", "updated_at"])
         refresh_readers([locked])  # the recipients' 收发员 may read it now
         dispatch_recorded.send(sender=Document, document=locked, dispatches=rows, actor=actor)
-        record("document.dispatched", obj=locked, user=actor, identity=task.assignee, unit=locked.unit,
+        record("document.dispatched", obj=locked, user=actor, identity=by, unit=locked.unit,
                detail={"units": [r.unit_id for r in recipients], "sha256": locked.sealed_sha256})
         transaction.on_commit(lambda: document_dispatched.send(sender=Document, document=locked, dispatches=rows,
                                                                actor=actor))

@@ -31,6 +31,7 @@ VERSION = 1
 MAX_MANIFEST = 1024 * 1024
 MAX_FILES = 100
 MAX_TOTAL = 512 * 1024 * 1024
+KINDS = ("document", "receipt", "request")
 
 
 class EnvelopeRefused(ServiceError):
@@ -53,13 +54,15 @@ def canonical(manifest: dict) -> bytes:
 
 def seal_envelope(key: InstanceKey, *, sender_unit: dict, recipients: list[dict], document: dict,
                   files: list[tuple[str, str, bytes]], envelope_id: str | None = None,
-                  created_at: datetime | None = None) -> tuple[str, bytes]:
-    """(envelope id, bytes). `files`: (name, role, bytes) — e.g. ("正文.pdf", "sealed_pdf", …)."""
+                  created_at: datetime | None = None, kind: str = "document",
+                  to_instance: str = "") -> tuple[str, bytes]:
+    """(envelope id, bytes). `files`: (name, role, bytes) — e.g. ("正文.pdf", "sealed_pdf", …). `kind`: document,
+    receipt or request; `to_instance`: the instance it is for (relays pass it on unchanged)."""
     names = [name for name, _, _ in files]
     if len(set(names)) != len(names) or len(files) > MAX_FILES:
         raise ValueError("file names must be unique, at most MAX_FILES")
     manifest = {
-        "version": VERSION, "envelope_id": envelope_id or str(uuid.uuid4()),
+        "version": VERSION, "envelope_id": envelope_id or str(uuid.uuid4()), "kind": kind, "to_instance": to_instance,
         "created_at": (created_at or datetime.now(UTC)).isoformat(), "sender_instance": key.instance_id,
         "sender_unit": sender_unit, "recipients": recipients, "document": document,
         "files": [{"name": name, "role": role, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
@@ -103,6 +106,7 @@ def open_envelope(data: bytes, trusted: dict, *, now: datetime | None = None) ->
         manifest = json.loads(body)
         sender, listed = manifest["sender_instance"], manifest["files"]
         shaped = (manifest["version"] == VERSION and isinstance(sender, str) and isinstance(listed, list)
+                  and manifest.get("kind") in KINDS and isinstance(manifest.get("to_instance"), str)
                   and len(listed) <= MAX_FILES
                   and all(isinstance(f, dict) and isinstance(f.get("name"), str) and isinstance(f.get("size"), int)
                           and isinstance(f.get("sha256"), str) for f in listed))

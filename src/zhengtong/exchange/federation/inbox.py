@@ -1,0 +1,199 @@
+"""Receiving envelopes from a neighbour: check who sent the request (transport signature) and who made the envelope
+(its origin's signature and every file's hash), store it once by its id, then act on it in the same transaction:
+
+- a document for this instance: a read-only mirror of the sender's document (the sealed PDF byte for byte) and a
+  `Delivery` per local recipient, in their 交换箱 — 签收, 退文 and the rest then work as inside one instance; an
+  "arrived" receipt goes back to the origin;
+- a receipt for a document we sent: applied to our deliveries (送达, 签收, 退文, 撤回);
+- a request (撤回, 催办) about a document we received: applied to the local delivery, the outcome sent back;
+- anything for another instance: relayed, unchanged, to its next hop (the origin's signature travels end to end).
+
+A refused envelope (tampered, unknown sender, expired certificate) is answered with its code, audited as a
+security event and logged at ERROR (the operators' alert).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from zhengtong.audit.services import record, security_event
+from zhengtong.core.errors import ServiceError
+
+from . import directory, messages, outbox, transport
+from .envelope import EnvelopeRefused, Opened, open_envelope
+from .models import Envelope, RemoteInstance
+
+logger = logging.getLogger(__name__)
+
+
+def receive(headers, body: bytes, *, ip: str = "") -> dict:
+    me = directory.local()
+    neighbours = {r.instance_id: directory.certificate(r.certificate_pem)
+                  for r in RemoteInstance.objects.filter(enabled=True).exclude(base_url="")}
+    try:
+        peer_id = transport.verify_request(headers, body, me=me.instance_id, neighbours=neighbours)
+        opened = open_envelope(body, directory.trusted())
+    except (transport.TransportRefused, EnvelopeRefused) as exc:
+        logger.error("exchange envelope refused from %s (%s): %s", headers.get(transport.H_INSTANCE, "?")[:64],
+                     ip, exc.code)
+        security_event("exchange.envelope_refused", object_type="federation.envelope", outcome="denied",
+                       detail={"code": exc.code, "message": exc.message, "peer": headers.get(transport.H_INSTANCE,
+                                                                                           "")[:64],
+                               "ip": ip, "size": len(body)})
+        raise
+    peer = RemoteInstance.objects.get(instance_id=peer_id)
+    try:
+        with transaction.atomic():
+            return _store_and_act(me, peer, opened, body)
+    except IntegrityError:
+        # the same envelope arrived twice at once: the other request stored it
+        if Envelope.objects.filter(direction=Envelope.Direction.IN, envelope_id=opened.envelope_id).exists():
+            return {"envelope_id": opened.envelope_id, "status": "duplicate"}
+        raise
+
+
+def _store_and_act(me, peer: RemoteInstance, opened: Opened, body: bytes) -> dict:
+    manifest = opened.manifest
+    if Envelope.objects.filter(direction=Envelope.Direction.IN, envelope_id=opened.envelope_id).exists():
+        return {"envelope_id": opened.envelope_id, "status": "duplicate"}
+    row = Envelope(envelope_id=opened.envelope_id, direction=Envelope.Direction.IN, kind=manifest["kind"],
+                   status=Envelope.Status.ACCEPTED, origin_instance=manifest["sender_instance"],
+                   to_instance=manifest["to_instance"], peer=peer, size=len(body), done_at=timezone.now(),
+                   sha256=_sha256(body), summary=_summary(manifest))
+    row.file.save(f"{opened.envelope_id}.zte", ContentFile(body), save=False)
+    row.save()
+    if manifest["to_instance"] != me.instance_id:
+        target = RemoteInstance.objects.filter(instance_id=manifest["to_instance"], enabled=True).first()
+        if target is None:
+            raise ServiceError("exchange.no_route", f"没有到“{manifest['to_instance'][:64]}”的交换路由")
+        outbox.put(envelope_id=opened.envelope_id, data=body, kind=row.kind, origin=row.origin_instance, to=target,
+                   summary=row.summary, stored_name=row.file.name)
+        return {"envelope_id": opened.envelope_id, "status": "relayed"}
+    handler = {"document": _document, "receipt": _receipt, "request": _request}[row.kind]
+    handler(row, opened)
+    return {"envelope_id": opened.envelope_id, "status": "accepted"}
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def _summary(manifest: dict) -> str:
+    document = manifest.get("document") or {}
+    if manifest["kind"] == "document":
+        return f"{document.get('doc_number', '')} {document.get('title', '')}".strip()
+    events = ",".join(e.get("event", "") for e in document.get("events", []))
+    return f"{manifest['kind']} {document.get('about', '')} {events}".strip()
+
+
+# --- a document for our units -------------------------------------------------------------------------------
+
+def _document(row: Envelope, opened: Opened) -> None:
+    from zhengtong.documents.models import Attachment, Dispatch, Document, Status
+    from zhengtong.documents.services.common import reindex
+    from zhengtong.exchange.services import on_dispatch_recorded
+    from zhengtong.org.models import Unit
+
+    manifest, meta = opened.manifest, opened.manifest["document"]
+    origin = RemoteInstance.objects.get(instance_id=manifest["sender_instance"])
+    sender = directory.mirror_unit(origin, manifest["sender_unit"])
+    codes = [r["code"] for r in manifest["recipients"]]
+    local_units = {u.credit_code: u for u in Unit.objects.filter(credit_code__in=codes, remote__isnull=True,
+                                                                 active=True)}
+    now = timezone.now()
+    pdf = next((name for name, entry in zip(opened.files, manifest["files"], strict=True)
+                if entry["role"] == "sealed_pdf"), None)
+    document = Document(direction="outgoing", doc_kind=meta["doc_kind"], status=Status.DISPATCHED,
+                        unit=sender.unit, issuing_unit=sender.unit, drafter=sender.agent, title=meta["title"][:200],
+                        urgency=meta.get("urgency", ""), classification=meta.get("classification", ""),
+                        doc_number=meta.get("doc_number", "")[:40], body_html=meta.get("body_html", ""),
+                        body_text=meta.get("body_text", ""), signer_names=meta.get("signer_names", []),
+                        main_recipients_text=meta.get("main_recipients_text", "")[:500],
+                        issued_date=meta.get("issued_date") or None, sealed_sha256=meta.get("sealed_sha256", ""),
+                        sealed_at=_when(meta.get("sealed_at")), dispatched_at=now, created_at=now, updated_at=now)
+    if pdf:
+        document.sealed_pdf.save(pdf, ContentFile(opened.files[pdf]), save=False)
+    document.save()
+    for order, (name, entry) in enumerate(zip(opened.files, manifest["files"], strict=True)):
+        if entry["role"] == "attachment":
+            attachment = Attachment(document=document, title=entry.get("title", name)[:200], filename=name[:255],
+                                    content_type=entry.get("content_type", "application/octet-stream")[:100],
+                                    size=entry["size"], sha256=entry["sha256"], order=order,
+                                    uploaded_by=sender.agent)
+            attachment.file.save(name, ContentFile(opened.files[name]), save=False)
+            attachment.save()
+    wanted = [r for r in manifest["recipients"] if r["code"] in local_units]
+    dispatches = Dispatch.objects.bulk_create([
+        Dispatch(document=document, unit=local_units[r["code"]], kind=r.get("kind", "main"),
+                 copies=max(int(r.get("copies", 1)), 1), print_limit=max(int(r.get("print_limit", 0)), 0),
+                 dispatched_by=sender.agent, dispatched_at=now) for r in wanted])
+    reindex(document)
+    deliveries = on_dispatch_recorded(sender=Document, document=document, dispatches=dispatches, actor=None)
+    row.document = document
+    row.save(update_fields=["document"])
+    row.deliveries.set(deliveries)
+    events = [{"unit": r["code"], "event": "delivered", "at": now.isoformat(), "note": ""} for r in wanted]
+    events += [{"unit": code, "event": "undeliverable", "at": now.isoformat(), "note": "收文单位不在本平台"}
+               for code in codes if code not in local_units]
+    messages.send_receipt(row, events)
+
+
+def _when(value) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+# --- a receipt for a document we sent -------------------------------------------------------------------------
+
+def _receipt(row: Envelope, opened: Opened) -> None:
+    from zhengtong.exchange.services import apply_remote_receipt
+
+    meta = opened.manifest["document"]
+    sent = (Envelope.objects.filter(direction=Envelope.Direction.OUT, kind=Envelope.Kind.DOCUMENT,
+                                    envelope_id=meta.get("about", ""), origin_instance=directory.local().instance_id)
+            .first())
+    if sent is None:
+        logger.warning("exchange receipt %s for an envelope we did not send: %s", row.envelope_id, meta.get("about"))
+        return
+    deliveries = {d.unit.credit_code: d for d in sent.deliveries.select_related("unit")}
+    origin = RemoteInstance.objects.get(instance_id=opened.manifest["sender_instance"])
+    for event in meta.get("events", []):
+        delivery = deliveries.get(event.get("unit"))
+        if delivery is not None:
+            apply_remote_receipt(delivery, event=event.get("event", ""), at=_when(event.get("at")) or timezone.now(),
+                                 by=str(event.get("by", ""))[:50], note=str(event.get("note", ""))[:200],
+                                 instance_name=origin.name)
+
+
+# --- a request about a document we received ---------------------------------------------------------------------
+
+def _request(row: Envelope, opened: Opened) -> None:
+    from zhengtong.exchange.services import apply_remote_request
+
+    meta = opened.manifest["document"]
+    received = (Envelope.objects.filter(direction=Envelope.Direction.IN, kind=Envelope.Kind.DOCUMENT,
+                                        envelope_id=meta.get("about", ""),
+                                        origin_instance=opened.manifest["sender_instance"]).first())
+    if received is None:
+        logger.warning("exchange request %s about an envelope we did not receive: %s", row.envelope_id,
+                       meta.get("about"))
+        return
+    deliveries = {d.unit.credit_code: d for d in received.deliveries.select_related("unit")}
+    outcomes = []
+    for event in meta.get("events", []):
+        delivery = deliveries.get(event.get("unit"))
+        if delivery is not None:
+            outcome = apply_remote_request(delivery, action=event.get("event", ""),
+                                           note=str(event.get("note", ""))[:200])
+            if outcome:
+                outcomes.append({"unit": event["unit"], "at": timezone.now().isoformat(), **outcome})
+    messages.send_receipt(received, outcomes)
+    record("exchange.remote_request", obj=row, detail={"about": meta.get("about"), "outcomes": outcomes})

@@ -1,0 +1,209 @@
+"""The outbox: envelopes written in the transaction of what caused them (核发, 签收, 退文, a relay, …) and delivered
+to the next-hop neighbour by the worker, with retries, exponential backoff and a dead-letter state.
+
+At-least-once: a worker claims a due row by moving its next attempt a lease ahead (a conditional UPDATE, so two
+workers never claim the same row at once); if it dies mid-send the row is due again when the lease ends. The
+receiver stores envelopes by id, so a second delivery of the same envelope creates nothing new — exactly-once
+arrival.
+"""
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import logging
+import random
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from zhengtong.audit.services import record, security_event
+from zhengtong.core.errors import Conflict, NotFound
+
+from . import directory, transport
+from .envelope import seal_envelope
+from .models import Envelope, RemoteInstance
+
+logger = logging.getLogger(__name__)
+LEASE = timedelta(seconds=60)  # longer than a send may take (timeout 5 + 45 s)
+# refusals the receiver will give again however often we try: dead at once, and the sender is told why
+PERMANENT = {"exchange.envelope_malformed", "exchange.unknown_sender", "exchange.certificate_expired",
+             "exchange.envelope_signature_invalid", "exchange.envelope_tampered", "exchange.envelope_too_large"}
+
+
+def max_attempts() -> int:
+    return int(getattr(settings, "EXCHANGE_MAX_ATTEMPTS", 12))
+
+
+def backoff(attempts: int) -> timedelta:
+    """5 s, 10 s, 20 s … capped at an hour, ±20 % jitter so peers coming back are not hit all at once."""
+    base = float(getattr(settings, "EXCHANGE_RETRY_BASE_SECONDS", 5))
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 3600) * random.uniform(0.8, 1.2))
+
+
+def put(*, envelope_id: str, data: bytes, kind: str, origin: str, to: RemoteInstance, document=None,
+        deliveries=(), summary: str = "", stored_name: str = "") -> Envelope:
+    """An outbox row for `data`, addressed to instance `to` through its next hop; must run inside the
+    transaction of what caused it. `stored_name`: reuse a file already stored (a relay sends the bytes it got)."""
+    hop = directory.next_hop(to)
+    row = Envelope(envelope_id=envelope_id, direction=Envelope.Direction.OUT, kind=kind,
+                   status=Envelope.Status.PENDING, origin_instance=origin, to_instance=to.instance_id, peer=hop,
+                   document=document, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                   summary=summary[:300], next_attempt_at=timezone.now())
+    if stored_name:
+        row.file.name = stored_name
+    else:
+        row.file.save(f"{envelope_id}.zte", ContentFile(data), save=False)
+    row.save()
+    if deliveries:
+        row.deliveries.set(deliveries)
+    transaction.on_commit(kick)
+    return row
+
+
+def seal_and_put(*, kind: str, to: RemoteInstance, sender_unit: dict, recipients: list[dict], document: dict,
+                 files=(), document_row=None, deliveries=(), summary: str = "") -> Envelope:
+    key = directory.local_key()
+    envelope_id, data = seal_envelope(key, kind=kind, to_instance=to.instance_id, sender_unit=sender_unit,
+                                      recipients=recipients, document=document, files=list(files))
+    return put(envelope_id=envelope_id, data=data, kind=kind, origin=key.instance_id, to=to,
+               document=document_row, deliveries=deliveries, summary=summary)
+
+
+def kick() -> None:
+    """Ask the worker to drain the outbox now (the periodic drain catches anything this misses)."""
+    from .tasks import deliver_outbox
+
+    deliver_outbox()
+
+
+# --- the worker ----------------------------------------------------------------------------------------------
+
+def claim(limit: int) -> list[Envelope]:
+    now = timezone.now()
+    due = list(Envelope.objects.filter(status=Envelope.Status.PENDING, next_attempt_at__lte=now)
+               .order_by("next_attempt_at", "pk").values_list("pk", "next_attempt_at")[:limit])
+    claimed = [pk for pk, at in due
+               if Envelope.objects.filter(pk=pk, status=Envelope.Status.PENDING, next_attempt_at=at)
+               .update(next_attempt_at=now + LEASE)]
+    return list(Envelope.objects.filter(pk__in=claimed).select_related("peer").order_by("pk"))
+
+
+def deliver_due(limit: int = 200) -> int:
+    """Send what is due; returns how many envelopes the neighbours accepted."""
+    sent = 0
+    connections: dict[int, Connection] = {}
+    try:
+        while True:
+            batch = claim(min(limit - sent, 50)) if sent < limit else []
+            if not batch:
+                return sent
+            for row in batch:
+                connection = connections.setdefault(row.peer_id, Connection(row.peer.base_url))
+                sent += _send(row, connection)
+    finally:
+        for connection in connections.values():
+            connection.close()
+
+
+class Connection:
+    """A kept-alive HTTP(S) connection to one neighbour, reopened after an error."""
+
+    def __init__(self, base_url: str):
+        parts = urlsplit(base_url)
+        self.secure, self.host, self.port = parts.scheme == "https", parts.hostname, parts.port
+        self.prefix = parts.path.rstrip("/")
+        self.http = None
+
+    def post(self, path: str, body: bytes, headers: dict) -> tuple[int, bytes]:
+        if self.http is None:
+            kind = http.client.HTTPSConnection if self.secure else http.client.HTTPConnection
+            self.http = kind(self.host, self.port, timeout=45)
+        try:
+            self.http.request("POST", self.prefix + path, body=body, headers=headers)
+            response = self.http.getresponse()
+            return response.status, response.read()
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.http is not None:
+            self.http.close()
+            self.http = None
+
+
+def _send(row: Envelope, connection: Connection) -> int:
+    peer = row.peer
+    with row.file.open("rb") as handle:
+        data = handle.read()
+    headers = transport.sign_request(directory.local_key(), peer.instance_id, data)
+    try:
+        status, answer = connection.post(transport.PATH, data, headers)
+    except (OSError, http.client.HTTPException) as exc:
+        _failed(row, f"无法连接：{type(exc).__name__}", permanent=False)
+        return 0
+    if status == 200:
+        now = timezone.now()
+        Envelope.objects.filter(pk=row.pk).update(status=Envelope.Status.SENT, done_at=now, last_error="",
+                                                  attempts=row.attempts + 1)
+        RemoteInstance.objects.filter(pk=peer.pk).update(last_success_at=now, failures=0, last_error="")
+        return 1
+    try:
+        parsed = json.loads(answer)
+        code, message = parsed.get("code", ""), parsed.get("message", "")
+    except (ValueError, AttributeError):
+        code, message = "", answer[:200].decode(errors="replace")
+    _failed(row, f"HTTP {status} {code} {message}".strip(), permanent=code in PERMANENT)
+    return 0
+
+
+def _failed(row: Envelope, error: str, *, permanent: bool) -> None:
+    now = timezone.now()
+    attempts = row.attempts + 1
+    dead = permanent or attempts >= max_attempts()
+    with transaction.atomic():
+        Envelope.objects.filter(pk=row.pk).update(
+            attempts=attempts, last_error=error[:500],
+            status=Envelope.Status.DEAD if dead else Envelope.Status.PENDING,
+            next_attempt_at=None if dead else now + backoff(attempts))
+        RemoteInstance.objects.filter(pk=row.peer_id).update(last_failure_at=now, last_error=error[:500],
+                                                             failures=row.peer.failures + 1)
+        if dead:
+            row.refresh_from_db()
+            dead_lettered(row, error, refused=permanent)
+
+
+def dead_lettered(row: Envelope, error: str, *, refused: bool) -> None:
+    """A document envelope that will not arrive: its deliveries come back as 退文 with the reason (the sender sees
+    why and may 重发), an alert is raised (ERROR log, security audit)."""
+    from zhengtong.exchange.services import returned_undelivered
+
+    reason = ("对方平台拒收：" if refused else "多次发送失败，") + error
+    logger.error("exchange envelope %s to %s dead-lettered: %s", row.envelope_id, row.peer.instance_id, error)
+    security_event("exchange.envelope_dead", object_type="federation.envelope", object_id=row.pk, outcome="failed",
+                   detail={"envelope": row.envelope_id, "peer": row.peer.instance_id, "error": error[:300]})
+    if row.kind == Envelope.Kind.DOCUMENT and row.document_id:
+        returned_undelivered(list(row.deliveries.all()), reason[:200])
+
+
+def resend(actor, envelope_pk: int) -> Envelope:
+    """The operations console: a dead-lettered receipt, request or relay goes back into the queue (the same bytes,
+    the same id). A document of ours is not: its deliveries came back as 退文, and 重发 sends a new envelope."""
+    with transaction.atomic():
+        row = Envelope.objects.select_for_update().filter(pk=envelope_pk, direction=Envelope.Direction.OUT).first()
+        if row is None:
+            raise NotFound("exchange.envelope_not_found", "交换包不存在")
+        if row.status != Envelope.Status.DEAD:
+            raise Conflict("exchange.envelope_not_dead", "只有发送失败的交换包可以重新发送")
+        if row.kind == Envelope.Kind.DOCUMENT and row.document_id and row.deliveries.exists():
+            raise Conflict("exchange.resend_from_receipts", "本单位发出的公文请在“发送情况”中重发")
+        row.status, row.next_attempt_at, row.attempts = Envelope.Status.PENDING, timezone.now(), 0
+        row.save(update_fields=["status", "next_attempt_at", "attempts"])
+        record("exchange.envelope_resent", obj=row, user=actor, detail={"envelope": row.envelope_id})
+        transaction.on_commit(kick)
+    return row
