@@ -12,7 +12,6 @@ import pytest
 from tests.federation.instances import Instance, describe, link, wait_for
 
 
-
 @pytest.fixture(scope="module")
 def platforms(tmp_path_factory):
     root = tmp_path_factory.mktemp("federation")
