@@ -1,0 +1,145 @@
+"""The outbox worker against a real local HTTP server (issue #5 §2): a neighbour that fails is retried with
+growing delays, an accepted envelope is marked sent, too many failures dead-letter it and bring the document
+back to its sender as 退文 with the reason; a permanent refusal (tampered) dead-letters at once; two workers
+never claim the same envelope."""
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from zhengtong.audit.models import AuditRecord
+from zhengtong.documents.models import Dispatch, Document
+from zhengtong.exchange import services as exchange
+from zhengtong.org.models import Identity, Unit
+
+from .. import outbox, transport
+from ..models import Envelope, RemoteInstance
+from .support import PDF, REMOTE_CODE, build_world
+
+pytestmark = pytest.mark.django_db
+
+
+class Neighbour(BaseHTTPRequestHandler):
+    """Answers from a script: each POST takes the next (status, body); records what it got."""
+
+    script: list[tuple[int, dict]] = []
+    received: list[dict] = []
+
+    def do_POST(self):  # noqa: N802 — http.server's name
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append({"path": self.path, "size": len(body), "instance": self.headers[transport.H_INSTANCE]})
+        status, answer = type(self).script.pop(0) if type(self).script else (200, {"status": "accepted"})
+        data = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def neighbour():
+    Neighbour.script, Neighbour.received = [], []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Neighbour)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def sent(neighbour, settings):
+    """A document of ours dispatched to the neighbour's unit: its delivery and its envelope in the outbox."""
+    settings.EXCHANGE_MAX_ATTEMPTS = 3
+    world = build_world()
+    RemoteInstance.objects.filter(pk=world.neighbour.pk).update(base_url=neighbour)
+    clerk = Identity.objects.get(person__user=world.clerk)
+    document = Document.objects.create(direction="outgoing", doc_kind="通知", status="sealed", unit=world.unit,
+                                       issuing_unit=world.unit, drafter=clerk, title="关于联合开展汛期安全检查的通知",
+                                       doc_number="示府办〔2026〕3号", sealed_at=timezone.now())
+    document.sealed_pdf.save("3.pdf", ContentFile(PDF))
+    dispatch = Dispatch.objects.create(document=document, unit=Unit.objects.get(credit_code=REMOTE_CODE),
+                                       kind="main", dispatched_by=clerk)
+    [delivery] = exchange.on_dispatch_recorded(sender=Document, document=document, dispatches=[dispatch],
+                                               actor=world.clerk)
+    return delivery, Envelope.objects.get(direction="out", kind="document")
+
+
+def make_due(row: Envelope) -> None:
+    Envelope.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+
+
+def test_a_failing_neighbour_is_retried_with_growing_delays_then_the_envelope_is_sent(sent):
+    delivery, row = sent
+    assert [e.kind for e in delivery.events.all()] == ["sent_remote"]
+    Neighbour.script = [(503, {"code": "busy"}), (502, {})]
+    before = timezone.now()
+    assert outbox.deliver_due() == 0
+    row.refresh_from_db()
+    first_wait = row.next_attempt_at - before
+    assert (row.status, row.attempts) == ("pending", 1) and "HTTP 503" in row.last_error
+    make_due(row)
+    assert outbox.deliver_due() == 0
+    row.refresh_from_db()
+    assert row.attempts == 2 and row.next_attempt_at - timezone.now() > first_wait
+    assert RemoteInstance.objects.get(pk=row.peer_id).failures == 2
+    make_due(row)
+    assert outbox.deliver_due() == 1
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.last_error) == ("sent", 3, "")
+    assert len(Neighbour.received) == 3 and {r["instance"] for r in Neighbour.received} == {"city-test"}
+    assert Neighbour.received[-1]["path"] == transport.PATH and Neighbour.received[-1]["size"] == row.size
+    assert RemoteInstance.objects.get(pk=row.peer_id).failures == 0
+
+
+def test_too_many_failures_dead_letter_it_and_the_sender_gets_it_back_as_a_refusal(sent):
+    delivery, row = sent
+    Neighbour.script = [(500, {})] * 3
+    for _ in range(3):
+        make_due(row)
+        outbox.deliver_due()
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.next_attempt_at) == ("dead", 3, None)
+    delivery.refresh_from_db()
+    assert delivery.status == "refused" and delivery.reason.startswith("多次发送失败")
+    assert AuditRecord.objects.filter(action="exchange.envelope_dead", category="security").count() == 1
+    # the sender may 重发: a new envelope (a new id) goes into the outbox
+    renewed = exchange.resend_delivery(sent[0].document.drafter.person.user, delivery.pk)
+    assert renewed.status == "pending"
+    assert Envelope.objects.filter(direction="out", kind="document", status="pending").count() == 1
+
+
+def test_a_permanent_refusal_dead_letters_at_once_with_the_peers_reason(sent):
+    delivery, row = sent
+    Neighbour.script = [(400, {"code": "exchange.envelope_tampered", "message": "交换包中的文件与清单不符"})]
+    outbox.deliver_due()
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("dead", 1) and "exchange.envelope_tampered" in row.last_error
+    delivery.refresh_from_db()
+    assert delivery.status == "refused" and delivery.reason.startswith("对方平台拒收")
+
+
+def test_an_unreachable_neighbour_is_a_retry_not_an_error(sent):
+    _, row = sent
+    RemoteInstance.objects.filter(pk=row.peer_id).update(base_url="http://127.0.0.1:9")
+    assert outbox.deliver_due() == 0
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("pending", 1) and row.last_error.startswith("无法连接")
+
+
+def test_a_claimed_envelope_is_not_claimed_again_until_its_lease_ends(sent):
+    _, row = sent
+    assert [r.pk for r in outbox.claim(10)] == [row.pk]
+    assert outbox.claim(10) == []  # a second worker finds nothing due
+    Envelope.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert [r.pk for r in outbox.claim(10)] == [row.pk]  # the first worker died: due again after the lease

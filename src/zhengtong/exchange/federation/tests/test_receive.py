@@ -1,0 +1,148 @@
+"""Receiving envelopes (issue #5 §2): a neighbour's document lands once in the local unit's 交换箱 with an arrival
+receipt queued back; a repeat changes nothing; a tampered envelope, an unknown peer, a forged or stale request is
+refused with its code, audited as a security event, and leaves nothing behind; an envelope for another instance
+is relayed unchanged; a receipt and a 撤回 request act on the right delivery."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from zhengtong.audit.models import AuditRecord
+from zhengtong.documents.models import Document
+from zhengtong.exchange import services as exchange
+from zhengtong.exchange.models import Delivery
+
+from .. import directory, identity
+from ..envelope import open_envelope, seal_envelope
+from ..models import Envelope
+from .support import LOCAL_CODE, PDF, build_world, document_envelope, post
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world():
+    return build_world()
+
+
+def receipt_events(row: Envelope) -> list[dict]:
+    with row.file.open("rb") as handle:
+        data = handle.read()
+    return open_envelope(data, {"city-test": directory.local_key().certificate}).manifest["document"]["events"]
+
+
+def test_a_document_lands_once_in_the_local_inbox_and_its_arrival_receipt_is_queued(client, world):
+    envelope_id, body = document_envelope(world.neighbour_key)
+    response = post(client, body, world.neighbour_key)
+    assert response.status_code == 200, response.content.decode()
+    assert response.json() == {"envelope_id": envelope_id, "status": "accepted"}
+
+    [delivery] = Delivery.objects.filter(unit=world.unit)
+    assert (delivery.status, delivery.copies, delivery.print_limit) == ("pending", 2, 2)
+    mirror = delivery.document
+    assert mirror.unit.remote.instance == world.neighbour and mirror.doc_number == "乙府办〔2026〕9号"
+    with mirror.sealed_pdf.open("rb") as handle:
+        assert hashlib.sha256(handle.read()).hexdigest() == hashlib.sha256(PDF).hexdigest()
+    [receipt] = Envelope.objects.filter(direction="out", kind="receipt")
+    assert (receipt.status, receipt.peer, receipt.to_instance) == ("pending", world.neighbour, "province-test")
+    assert [(e["unit"], e["event"]) for e in receipt_events(receipt)] == [(LOCAL_CODE, "delivered")]
+
+    again = post(client, body, world.neighbour_key)
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    assert Delivery.objects.count() == 1 and Document.objects.count() == 1
+    assert Envelope.objects.filter(direction="out").count() == 1
+
+    # the local 收发员 signs for it: the 签收 receipt goes back to the origin with the 收文号
+    incoming = exchange.sign_delivery(world.clerk, delivery.pk)
+    signed = Envelope.objects.filter(direction="out", kind="receipt").order_by("-pk").first()
+    [event] = receipt_events(signed)
+    assert (event["event"], event["by"], event["note"]) == ("signed", "赵静", incoming.receipt_number)
+
+
+def test_a_recipient_not_on_this_platform_is_answered_undeliverable(client, world):
+    _, body = document_envelope(world.neighbour_key, recipients=[{"code": "91110000000000000X", "name": "无此单位"}])
+    assert post(client, body, world.neighbour_key).status_code == 200
+    assert not Delivery.objects.exists()
+    [receipt] = Envelope.objects.filter(direction="out", kind="receipt")
+    assert [e["event"] for e in receipt_events(receipt)] == ["undeliverable"]
+
+
+@pytest.mark.parametrize("where", ["manifest", "file", "signature"])
+def test_a_tampered_envelope_is_refused_audited_and_leaves_nothing(client, world, where):
+    _, body = document_envelope(world.neighbour_key)
+    data = bytearray(body)
+    at = {"manifest": 40, "file": len(data) - 100, "signature": body.index(b"}\x00") + 10}[where]
+    data[at] ^= 0x01
+    # the neighbour signs the transport of the changed bytes: only the envelope's own checks can catch it
+    response = post(client, bytes(data), world.neighbour_key)
+    assert response.status_code == 400
+    assert response.json()["code"] in {"exchange.envelope_tampered", "exchange.envelope_signature_invalid",
+                                       "exchange.envelope_malformed"}
+    assert not Envelope.objects.exists() and not Delivery.objects.exists()
+    audit = AuditRecord.objects.get(action="exchange.envelope_refused")
+    assert audit.category == "security" and audit.detail["code"] == response.json()["code"]
+
+
+def test_requests_from_unknown_forged_or_stale_peers_are_refused(client, world):
+    _, body = document_envelope(world.neighbour_key)
+    stranger = identity.generate("province-test")  # the right name, another key
+    cases = [(post(client, body, stranger), "exchange.transport_signature_invalid"),
+             (post(client, body, identity.generate("nobody")), "exchange.unknown_peer"),
+             (post(client, body, world.neighbour_key, at=1_000_000_000), "exchange.transport_stale"),
+             (post(client, body, world.neighbour_key, to="another-instance"), "exchange.transport_signature_invalid")]
+    for response, code in cases:
+        assert (response.status_code, response.json()["code"]) == (401, code)
+    assert not Envelope.objects.exists()
+    assert AuditRecord.objects.filter(action="exchange.envelope_refused").count() == len(cases)
+
+
+def test_an_envelope_from_an_instance_not_in_the_directory_is_refused(client, world):
+    outsider = identity.generate("outsider")
+    _, body = document_envelope(outsider)
+    response = post(client, body, world.neighbour_key)  # relayed by a neighbour we trust, made by one we do not
+    assert (response.status_code, response.json()["code"]) == (400, "exchange.unknown_sender")
+
+
+def test_an_envelope_for_another_instance_is_relayed_unchanged(client, world):
+    envelope_id, body = document_envelope(world.behind_key, to="province-test")
+    # from the county behind the province, addressed to the province: we are in the middle for this test
+    world.neighbour.base_url, world.behind.base_url, world.behind.via = "", "http://127.0.0.1:9", None
+    world.behind.save()
+    world.neighbour.via = world.behind
+    world.neighbour.save()
+    response = post(client, body, world.behind_key)
+    assert response.status_code == 200 and response.json()["status"] == "relayed"
+    [out] = Envelope.objects.filter(direction="out")
+    assert (out.envelope_id, out.peer, out.to_instance) == (envelope_id, world.behind, "province-test")
+    assert out.sha256 == hashlib.sha256(body).hexdigest() and not Delivery.objects.exists()
+
+
+def test_a_recall_request_is_decided_here_and_answered(client, world):
+    envelope_id, body = document_envelope(world.neighbour_key)
+    post(client, body, world.neighbour_key)
+    _, request = outbox_request(world, envelope_id, "recall")
+    assert post(client, request, world.neighbour_key).status_code == 200
+    delivery = Delivery.objects.get()
+    assert delivery.status == "recalled" and delivery.dispatch.withdrawn
+    answer = Envelope.objects.filter(direction="out", kind="receipt").order_by("-pk").first()
+    assert [e["event"] for e in receipt_events(answer)] == ["recalled"]
+    # a second 撤回 after it is decided is answered with what happened, and changes nothing
+    _, again = outbox_request(world, envelope_id, "recall")
+    assert post(client, again, world.neighbour_key).status_code == 200
+    latest = Envelope.objects.filter(direction="out", kind="receipt").order_by("-pk").first()
+    assert [(e["event"], e["note"]) for e in receipt_events(latest)] == [("recall_refused", "发文单位已撤回该文件")]
+    assert Delivery.objects.get().status == "recalled"
+
+
+def outbox_request(world, about: str, action: str):
+    return seal_envelope(world.neighbour_key, kind="request", to_instance="city-test", sender_unit={}, recipients=[],
+                         document={"about": about, "events": [{"unit": LOCAL_CODE, "event": action, "note": "内容需修改"}]},
+                         files=[])
+
+
+def test_the_endpoint_refuses_an_empty_body_and_get(client, world):
+    assert client.get("/federation/v1/envelopes").status_code == 405
+    response = client.post("/federation/v1/envelopes", data=b"", content_type="application/octet-stream")
+    assert response.status_code == 413 and json.loads(response.content)["code"] == "exchange.envelope_too_large"
