@@ -1,5 +1,7 @@
-"""Console pages of the platform 系统管理员 (R7.2): figures, working-day calendar (R8.2), accounts."""
+"""Console pages of the platform 系统管理员 (R7.2): figures, working-day calendar (R8.2), accounts, 交换运维."""
 from django.urls import path
+
+from zhengtong.exchange.federation import console as exchange_console
 
 from . import sysadmin_views as views
 
@@ -17,4 +19,6 @@ urlpatterns = [
     path("sysadmin/accounts/<int:user_id>/active/", views.account_active, name="sysadmin_account_active"),
     path("sysadmin/accounts/<int:user_id>/reset-password/", views.account_reset_password,
          name="sysadmin_account_reset_password"),
+    path("sysadmin/exchange/", exchange_console.overview, name="sysadmin_exchange"),
+    path("sysadmin/exchange/<int:pk>/resend/", exchange_console.resend, name="sysadmin_exchange_resend"),
 ]
