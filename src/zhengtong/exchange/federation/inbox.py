@@ -133,7 +133,7 @@ def _document(row: Envelope, opened: Opened) -> None:
         Dispatch(document=document, unit=local_units[r["code"]], kind=r.get("kind", "main"),
                  copies=max(int(r.get("copies", 1)), 1), print_limit=max(int(r.get("print_limit", 0)), 0),
                  dispatched_by=sender.agent, dispatched_at=now) for r in wanted])
-    reindex(document)
+    reindex(document)  # after the dispatches: the recipients' 收发员 are among its readers (search, preview)
     deliveries = on_dispatch_recorded(sender=Document, document=document, dispatches=dispatches, actor=None)
     row.document = document
     row.save(update_fields=["document"])

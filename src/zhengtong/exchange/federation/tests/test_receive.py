@@ -146,3 +146,16 @@ def test_the_endpoint_refuses_an_empty_body_and_get(client, world):
     assert client.get("/federation/v1/envelopes").status_code == 405
     response = client.post("/federation/v1/envelopes", data=b"", content_type="application/octet-stream")
     assert response.status_code == 413 and json.loads(response.content)["code"] == "exchange.envelope_too_large"
+
+
+def test_the_local_clerk_reads_and_finds_a_document_from_another_instance(client, world):
+    post(client, document_envelope(world.neighbour_key)[1], world.neighbour_key)
+    delivery = Delivery.objects.get()
+    client.force_login(world.clerk)
+    page = client.get(f"/exchange/deliveries/{delivery.pk}/")
+    assert page.status_code == 200
+    assert "乙县人民政府办公室关于联合开展汛期安全检查的通知" in page.content.decode()
+    pdf = client.get(f"/documents/{delivery.document_id}/pdf/")
+    assert pdf.status_code == 200 and b"".join(pdf.streaming_content if pdf.streaming else [pdf.content]) == PDF
+    found = client.get("/api/v1/search", {"q": "汛期安全检查"})
+    assert [h["id"] for h in found.json()["hits"]] == [delivery.document_id]
