@@ -54,6 +54,11 @@ class Command(BaseCommand):
         from zhengtong.demo.flows import seed_demo_flows
 
         counts["flows"] = seed_demo_flows()
+        from zhengtong.exchange.federation.directory import create_local
+        from zhengtong.exchange.federation.models import LocalInstance
+
+        if not LocalInstance.objects.exists():  # the exchange identity other platforms will know it by (交换运维)
+            create_local(instance_id="city-shifan", name="示范市政通平台", level="city")
         elapsed = time.perf_counter() - started
         self.stdout.write(self.style.SUCCESS(
             f"示范市演示数据已生成（{elapsed:.1f} 秒）：{counts['units']} 个单位，{counts['departments']} 个内设机构，"
