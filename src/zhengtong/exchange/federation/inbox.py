@@ -101,9 +101,14 @@ def _document(row: Envelope, opened: Opened) -> None:
     from zhengtong.org.models import Unit
 
     manifest, meta = opened.manifest, opened.manifest["document"]
+    codes = [r["code"] for r in manifest["recipients"]]
+    refusal = _refusal(meta, row)
+    if refusal:  # R1.8: stored (a repeat changes nothing) but not delivered; the origin is told why
+        messages.send_receipt(row, [{"unit": code, "event": "refused", "at": timezone.now().isoformat(),
+                                     "by": "", "note": refusal[:200]} for code in codes])
+        return
     origin = RemoteInstance.objects.get(instance_id=manifest["sender_instance"])
     sender = directory.mirror_unit(origin, manifest["sender_unit"])
-    codes = [r["code"] for r in manifest["recipients"]]
     local_units = {u.credit_code: u for u in Unit.objects.filter(credit_code__in=codes, remote__isnull=True,
                                                                  active=True)}
     now = timezone.now()
@@ -142,6 +147,26 @@ def _document(row: Envelope, opened: Opened) -> None:
     events += [{"unit": code, "event": "undeliverable", "at": now.isoformat(), "note": "收文单位不在本平台"}
                for code in codes if code not in local_units]
     messages.send_receipt(row, events)
+
+
+def _refusal(meta: dict, row: Envelope) -> str:
+    """Why a document may not be delivered here: 秘密/机密/绝密 as its field or as a mark in its text (R1.8; audited
+    as a security event), or fields this platform does not know (a kind outside R1.1, an unknown urgency)."""
+    from zhengtong.documents.models import Classification, DocKind, Urgency
+    from zhengtong.documents.services.common import refuse_classified
+
+    try:
+        refuse_classified(None, classification=str(meta.get("classification", "")),
+                          text=f"{meta.get('title', '')}\n{meta.get('body_text', '')}", where="来文", obj=row)
+    except ServiceError as exc:
+        return exc.message
+    if meta.get("classification", "") not in Classification.values:
+        return f"密级“{str(meta.get('classification'))[:10]}”不是本平台可处理的密级"
+    if meta.get("doc_kind") not in DocKind.values or meta.get("urgency", "") not in Urgency.values:
+        return "文种或紧急程度不符合《党政机关公文处理工作条例》，无法登记"
+    if not str(meta.get("title", "")).strip():
+        return "来文没有标题"
+    return ""
 
 
 def _when(value) -> datetime | None:

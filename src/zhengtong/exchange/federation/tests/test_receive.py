@@ -17,7 +17,7 @@ from zhengtong.exchange.models import Delivery
 from .. import directory, identity
 from ..envelope import open_envelope, seal_envelope
 from ..models import Envelope
-from .support import LOCAL_CODE, PDF, build_world, document_envelope, post
+from .support import LOCAL_CODE, PDF, REMOTE_UNIT, build_world, document_envelope, post
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +159,26 @@ def test_the_local_clerk_reads_and_finds_a_document_from_another_instance(client
     assert pdf.status_code == 200 and b"".join(pdf.streaming_content if pdf.streaming else [pdf.content]) == PDF
     found = client.get("/api/v1/search", {"q": "汛期安全检查"})
     assert [h["id"] for h in found.json()["hits"]] == [delivery.document_id]
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"classification": "秘密"}, "不得在本平台处理"),
+    ({"body_text": "秘密★1年\n请做好检查。"}, "密级标志"),
+    ({"doc_kind": "简报"}, "文种或紧急程度"),
+])
+def test_r1_8_a_classified_or_malformed_document_is_not_delivered_and_the_origin_is_told(client, world, change,
+                                                                                          expected):
+    from ..envelope import seal_envelope as seal
+
+    meta = {"title": "乙县人民政府办公室关于联合开展汛期安全检查的通知", "doc_kind": "通知", "doc_number": "乙府办〔2026〕9号",
+            "urgency": "", "classification": "", "body_text": "请做好检查。", **change}
+    _, body = seal(world.neighbour_key, kind="document", to_instance="city-test", sender_unit=REMOTE_UNIT,
+                   recipients=[{"code": LOCAL_CODE, "kind": "main"}], document=meta,
+                   files=[("正文.pdf", "sealed_pdf", PDF)])
+    assert post(client, body, world.neighbour_key).status_code == 200
+    assert not Delivery.objects.exists() and not Document.objects.exists()
+    [receipt] = Envelope.objects.filter(direction="out", kind="receipt")
+    [event] = receipt_events(receipt)
+    assert event["event"] == "refused" and expected in event["note"]
+    if "密级" in expected or "不得" in expected:
+        assert AuditRecord.objects.filter(action="document.classified_refused", category="security").exists()
