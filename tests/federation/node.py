@@ -12,8 +12,8 @@ with the instance's environment (DATA_DIR, DATABASE_URL). Each command prints on
     envelopes                    the outbox and inbox by kind and status
     summary <title>              counts for many documents with that title: deliveries (by status, distinct
                                  documents and 文号, with a "delivered" event, "delivered" events in all) and envelopes
-    timing <title>               outbox / inbox times of that title's document envelopes: first written, last sent
-                                 or accepted, and the receipts' last arrival (ISO times; for the benchmark)
+    timing <title>               outbox / inbox times of that title's document envelopes: first written, first and
+                                 last sent or accepted, and the receipts' (ISO times, bytes; for the benchmark)
 """
 from __future__ import annotations
 
@@ -162,7 +162,8 @@ def timing(title: str) -> dict:
     from django.db.models import Min
 
     def span(rows) -> dict:
-        return {**rows.aggregate(n=Count("pk"), first=Min("created_at"), last=Max("done_at")),
+        return {**rows.aggregate(n=Count("pk"), first=Min("created_at"), first_done=Min("done_at"),
+                                 last=Max("done_at")),
                 "bytes": sum(rows.values_list("size", flat=True))}
 
     documents = Envelope.objects.filter(kind=Envelope.Kind.DOCUMENT, document__title=title)
