@@ -54,7 +54,7 @@ VARIABLES: list[Variable] = [
     Variable("FONT_DIR", "", "Directory of the fonts for GB/T 9704 PDFs (仿宋, 小标宋, 黑体, 楷体 as TrueType). Empty: "
              "`var/fonts` (filled by `scripts/install-fonts.sh` with the free Fandol fonts; put licensed "
              "方正小标宋/仿宋_GB2312 files there to use them)."),
-    Variable("SEAL_MASTER_KEY", "", "Base64 key (32 bytes) that encrypts seal and CA private keys at rest (AES-256-GCM). "
+    Variable("SEAL_MASTER_KEY", "", "Base64 key (32 bytes) that encrypts the seal, CA and exchange-identity private keys at rest (AES-256-GCM). "
              "Empty: a key file generated under DATA_DIR (development only).", "required"),
     Variable("PASSWORD_MAX_AGE_DAYS", "90", "Days after which a password must be changed (R7.1). 0 = never; "
              "the 安全保密管理员 can change it in the console."),
