@@ -30,6 +30,24 @@ from .models import Envelope, RemoteInstance
 logger = logging.getLogger(__name__)
 
 
+def _refused(exc: ServiceError, headers, ip: str, size: int) -> ServiceError:
+    peer = headers.get(transport.H_INSTANCE, "")[:64]
+    logger.error("exchange envelope refused from %s (%s): %s", peer or "?", ip, exc.code)
+    security_event("exchange.envelope_refused", object_type="federation.envelope", outcome="denied",
+                   detail={"code": exc.code, "message": exc.message, "peer": peer, "ip": ip, "size": size})
+    return exc
+
+
+def require_neighbour(headers, *, ip: str = "", size: int = 0) -> None:
+    """Before the body is read: the request names a neighbour of ours (its signature is checked with the body)."""
+    directory.local()
+    sender = headers.get(transport.H_INSTANCE, "")[:64]
+    if not (sender and RemoteInstance.objects.filter(instance_id=sender, enabled=True).exclude(base_url="")
+            .exists()):
+        raise _refused(transport.TransportRefused("exchange.unknown_peer", f"“{sender}”不是本平台的相邻交换平台"),
+                       headers, ip, size)
+
+
 def receive(headers, body: bytes, *, ip: str = "") -> dict:
     me = directory.local()
     neighbours = {r.instance_id: directory.certificate(r.certificate_pem)
@@ -38,13 +56,7 @@ def receive(headers, body: bytes, *, ip: str = "") -> dict:
         peer_id = transport.verify_request(headers, body, me=me.instance_id, neighbours=neighbours)
         opened = open_envelope(body, directory.trusted())
     except (transport.TransportRefused, EnvelopeRefused) as exc:
-        logger.error("exchange envelope refused from %s (%s): %s", headers.get(transport.H_INSTANCE, "?")[:64],
-                     ip, exc.code)
-        security_event("exchange.envelope_refused", object_type="federation.envelope", outcome="denied",
-                       detail={"code": exc.code, "message": exc.message, "peer": headers.get(transport.H_INSTANCE,
-                                                                                           "")[:64],
-                               "ip": ip, "size": len(body)})
-        raise
+        raise _refused(exc, headers, ip, len(body)) from None
     peer = RemoteInstance.objects.get(instance_id=peer_id)
     try:
         with transaction.atomic():

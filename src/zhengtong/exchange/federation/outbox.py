@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from zhengtong.audit.services import record, security_event
@@ -172,7 +173,7 @@ def _failed(row: Envelope, error: str, *, permanent: bool) -> None:
             status=Envelope.Status.DEAD if dead else Envelope.Status.PENDING,
             next_attempt_at=None if dead else now + backoff(attempts))
         RemoteInstance.objects.filter(pk=row.peer_id).update(last_failure_at=now, last_error=error[:500],
-                                                             failures=row.peer.failures + 1)
+                                                             failures=F("failures") + 1)
         if dead:
             row.refresh_from_db()
             dead_lettered(row, error, refused=permanent)

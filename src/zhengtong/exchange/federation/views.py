@@ -21,9 +21,12 @@ def envelopes(request):
         length = -1
     if not 0 < length <= MAX_TOTAL + MAX_MANIFEST:
         return JsonResponse({"code": "exchange.envelope_too_large", "message": "交换包为空或过大"}, status=413)
-    body = request.read(length)  # not request.body: DATA_UPLOAD_MAX_MEMORY_SIZE is for forms, envelopes are larger
+    ip = request.META.get("REMOTE_ADDR", "")
     try:
-        result = inbox.receive(request.headers, body, ip=request.META.get("REMOTE_ADDR", ""))
+        # before reading a body of up to 512 MB: only a known neighbour may send one (its signature is checked next)
+        inbox.require_neighbour(request.headers, ip=ip, size=length)
+        body = request.read(length)  # not request.body: DATA_UPLOAD_MAX_MEMORY_SIZE is for forms; envelopes are larger
+        result = inbox.receive(request.headers, body, ip=ip)
     except ServiceError as exc:
         return JsonResponse(exc.as_dict(), status=exc.status)
     return JsonResponse(result)
