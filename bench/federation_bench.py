@@ -168,7 +168,7 @@ def post(port: int, body: bytes) -> int:
         conn.close()
 
 
-def measure(documents: int, pdf_bytes: int, root: Path) -> dict:
+def measure(documents: int, pdf_bytes: int, root: Path, *, web_workers: int, huey_workers: int) -> dict:
     from tests.federation.instances import Instance, describe, link
 
     if root.exists():
@@ -184,8 +184,8 @@ def measure(documents: int, pdf_bytes: int, root: Path) -> dict:
         link(county, city, describe(city))
         link(city, county, describe(county))
         for instance in (county, city):
-            instance.start_web()
-        city.start_worker()
+            instance.start_web(web_workers)
+        city.start_worker(huey_workers)
         print(f"核发 of {documents} documents …", file=sys.stderr)
         started = time.perf_counter()
         written = county.node("send", city_unit, TITLE, str(documents), "--pdf-bytes", str(pdf_bytes),
@@ -197,7 +197,7 @@ def measure(documents: int, pdf_bytes: int, root: Path) -> dict:
             load = os.getloadavg()[0]
             print("draining …", file=sys.stderr)
             t0 = time.time()
-            county.start_worker()
+            county.start_worker(huey_workers)
             t_sent = wait(lambda: counter.count("out", "document", "sent") == documents, timeout=1800)
             t_receipts = wait(lambda: counter.count("in", "receipt", "accepted") == documents, timeout=600)
             left = {s: counter.count("out", "document", s) for s in ("pending", "dead")}
@@ -213,7 +213,8 @@ def measure(documents: int, pdf_bytes: int, root: Path) -> dict:
     first_done, last_done = at(timing["out"]["first_done"]), at(timing["out"]["last"])
     return {"documents": documents, "pdf": written["pdf_bytes"], "envelope": timing["out"]["bytes"] / documents,
             "write_s": write_s, "drain_s": t_sent - t0, "sustained_s": last_done - first_done,
-            "receipts_s": t_receipts - t0, "load": load, "received": there, "db": database(county)}
+            "receipts_s": t_receipts - t0, "load": load, "received": there, "db": database(county),
+            "web_workers": web_workers, "huey_workers": huey_workers}
 
 
 def database(instance) -> str:
@@ -239,9 +240,9 @@ def render(r: dict, crypto: dict, sink_floor: dict) -> str:
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC on {os.cpu_count()} CPU, load average "
         f"{r['load']:.1f} when the drain started; Python {platform.python_version()}, {r['db']} (one database per "
-        f"instance), gunicorn {gunicorn.__version__} (2 sync workers per instance), Huey {huey.__version__} "
-        "(2 worker threads per instance). Both instances — 4 web workers, 2 Huey workers, the databases — and the "
-        "floors share the same CPUs.",
+        f"instance), gunicorn {gunicorn.__version__} ({r['web_workers']} sync workers per instance), Huey "
+        f"{huey.__version__} ({r['huey_workers']} worker threads per instance, so as many drains post at once). Both "
+        "instances — web workers, Huey workers, the databases — and the floors share the same CPUs.",
         "",
         f"Data: {n:,} sealed 通知 from the county's office to the city's office, each a {mb:.2f} MB PDF (the rendered "
         f"GB/T 9704 通知 with an embedded incompressible attachment), envelope {r['envelope'] / 1e6:.2f} MB; "
@@ -263,9 +264,10 @@ def render(r: dict, crypto: dict, sink_floor: dict) -> str:
         f"| writing the outbox: {n:,} 核发 (`record_dispatch`, envelope sealed and written in its transaction; "
         f"the PDF rendered once) | {r['write_s']:.1f} s = {n / r['write_s']:.1f}/s (process wall time) | | |",
         "",
-        f"Where the time goes: each drain (one per Huey worker thread, two here) posts one envelope at a time and "
-        f"waits for the answer, so the rate is at most 2 ÷ the receiver's time per envelope: {sustained:.1f}/s "
-        f"means about {2000 / sustained:.0f} ms per envelope, against {crypto['median_ms']:.1f} ms of signatures and "
+        f"Where the time goes: each drain (one per Huey worker thread, {r['huey_workers']} here) posts one envelope "
+        f"at a time and waits for the answer, so the rate is at most {r['huey_workers']} ÷ the time per envelope: "
+        f"{sustained:.1f}/s means about {r['huey_workers'] * 1000 / sustained:.0f} ms per envelope in flight, "
+        f"against {crypto['median_ms']:.1f} ms of signatures and "
         f"hashes and {2000 / sink_floor['per_s']:.1f} ms of HTTP (the floors). The rest is the application's work per "
         "envelope on both sides, sharing the 2 CPUs: the receiver's transaction and files, the receipt's way back "
         "(sealed, sent, checked and applied at the sender while the drain runs), the 核发s' kicks queued in Huey. "
@@ -298,11 +300,14 @@ def main() -> int:
     parser.add_argument("--documents", type=int, default=600)
     parser.add_argument("--pdf-bytes", type=int, default=1024 * 1024)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers per instance")
+    parser.add_argument("--huey-workers", type=int, default=2, help="Huey worker threads per instance")
     args = parser.parse_args()
     root = Path(os.environ.get("BENCH_DATA_DIR", "/tmp/zt-fedbench"))
     crypto = crypto_floor(args.pdf_bytes, 50)
     sink_floor = http_floor(args.pdf_bytes, 400, 2)
-    result = measure(args.documents, args.pdf_bytes, root)
+    result = measure(args.documents, args.pdf_bytes, root, web_workers=args.web_workers,
+                     huey_workers=args.huey_workers)
     text = render(result, crypto, sink_floor)
     print(text)
     if not args.no_write:

@@ -71,9 +71,9 @@ class Instance:
     def log(self, name: str):
         return (self.data / f"{name}.log").open("ab")
 
-    def start_web(self) -> None:
+    def start_web(self, workers: int = 2) -> None:
         self.web = subprocess.Popen([sys.executable, "-m", "gunicorn", "zhengtong.wsgi", "-b",
-                                     f"127.0.0.1:{self.port}", "-w", "2", "--timeout", "120"],
+                                     f"127.0.0.1:{self.port}", "-w", str(workers), "--timeout", "120"],
                                     cwd=REPO, env=self.env, stdout=self.log("web"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -85,8 +85,9 @@ class Instance:
                 time.sleep(0.3)
         raise AssertionError(f"{self.role} web did not start\n{self.read_log('web')}")
 
-    def start_worker(self) -> None:
-        self.worker = subprocess.Popen([sys.executable, "manage.py", "run_huey", "--workers", "2", "--flush-locks"],
+    def start_worker(self, workers: int = 2) -> None:
+        self.worker = subprocess.Popen([sys.executable, "manage.py", "run_huey", "--workers", str(workers),
+                                        "--flush-locks"],
                                        cwd=REPO, env=self.env, stdout=self.log("worker"), stderr=subprocess.STDOUT)
 
     def read_log(self, name: str) -> str:

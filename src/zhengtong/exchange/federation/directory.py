@@ -141,15 +141,18 @@ def mirror_unit(instance: RemoteInstance, entry: dict) -> RemoteUnit:
     from zhengtong.org.models import Duty, Identity, Person, Region, Unit
 
     region_entry = entry["region"]
-    region, _ = Region.objects.get_or_create(
-        code=region_entry["code"],
-        defaults={"name": region_entry["name"], "level": min(max(int(region_entry["level"]), 1), 3)})
-    unit = Unit.objects.filter(credit_code=entry["code"]).first()
-    existing = RemoteUnit.objects.filter(unit=unit).select_related("instance").first() if unit else None
+    unit = Unit.objects.filter(credit_code=entry["code"]).select_related("region", "remote").first()
+    existing = getattr(unit, "remote", None) if unit else None
     if unit is not None and existing is None:
         raise ServiceError("exchange.unit_conflict", f"单位“{unit.name}”是本平台的单位，不能登记为外平台单位")
     fields = {"name": entry["name"], "short_name": entry.get("short_name", ""), "kind": entry["kind"],
-              "doc_code": entry.get("doc_code", ""), "region": region}
+              "doc_code": entry.get("doc_code", "")}
+    if existing is not None and existing.instance_id == instance.pk and unit.region.code == region_entry["code"] \
+            and all(getattr(unit, name) == value for name, value in fields.items()):
+        return existing  # the usual case for every envelope from a known unit: nothing to write
+    fields["region"], _ = Region.objects.get_or_create(
+        code=region_entry["code"],
+        defaults={"name": region_entry["name"], "level": min(max(int(region_entry["level"]), 1), 3)})
     if unit is None:
         unit = Unit.objects.create(credit_code=entry["code"], **fields)
         person = Person.objects.create(name=f"{entry['name']}（外平台）", active=False)

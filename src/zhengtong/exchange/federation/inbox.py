@@ -191,23 +191,29 @@ def _when(value) -> datetime | None:
 # --- a receipt for a document we sent -------------------------------------------------------------------------
 
 def _receipt(row: Envelope, opened: Opened) -> None:
+    """Receipts for documents we sent (a batch: {"receipts": [{"about": envelope id, "events": […]}]}), each
+    applied to our delivery to that unit."""
     from zhengtong.exchange.services import apply_remote_receipt
 
     meta = opened.manifest["document"]
-    sent = (Envelope.objects.filter(direction=Envelope.Direction.OUT, kind=Envelope.Kind.DOCUMENT,
-                                    envelope_id=meta.get("about", ""), origin_instance=directory.local().instance_id)
-            .first())
-    if sent is None:
-        logger.warning("exchange receipt %s for an envelope we did not send: %s", row.envelope_id, meta.get("about"))
-        return
-    deliveries = {d.unit.credit_code: d for d in sent.deliveries.select_related("unit")}
+    batches = meta.get("receipts") or [meta]
+    sent = {e.envelope_id: e for e in Envelope.objects.filter(
+        direction=Envelope.Direction.OUT, kind=Envelope.Kind.DOCUMENT, origin_instance=directory.local().instance_id,
+        envelope_id__in=[str(b.get("about", ""))[:64] for b in batches]).prefetch_related("deliveries__unit")}
     origin = RemoteInstance.objects.get(instance_id=opened.manifest["sender_instance"])
-    for event in meta.get("events", []):
-        delivery = deliveries.get(event.get("unit"))
-        if delivery is not None:
-            apply_remote_receipt(delivery, event=event.get("event", ""), at=_when(event.get("at")) or timezone.now(),
-                                 by=str(event.get("by", ""))[:50], note=str(event.get("note", ""))[:200],
-                                 instance_name=origin.name)
+    for batch in batches:
+        envelope = sent.get(batch.get("about"))
+        if envelope is None:
+            logger.warning("exchange receipt %s for an envelope we did not send: %s", row.envelope_id,
+                           batch.get("about"))
+            continue
+        deliveries = {d.unit.credit_code: d for d in envelope.deliveries.all()}
+        for event in batch.get("events", []):
+            delivery = deliveries.get(event.get("unit"))
+            if delivery is not None:
+                apply_remote_receipt(delivery, event=event.get("event", ""),
+                                     at=_when(event.get("at")) or timezone.now(), by=str(event.get("by", ""))[:50],
+                                     note=str(event.get("note", ""))[:200], instance_name=origin.name)
 
 
 # --- a request about a document we received ---------------------------------------------------------------------

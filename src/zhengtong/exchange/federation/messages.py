@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.db import transaction
 from django.utils import timezone
 
 from . import directory, outbox
-from .models import Envelope, RemoteInstance, RemoteUnit
+from .models import Envelope, PendingReceipt, RemoteInstance, RemoteUnit
 
 
 def remote_unit_ids(unit_ids) -> set[int]:
@@ -61,12 +62,13 @@ def _files(document) -> list[tuple[str, str, bytes]]:
 
 
 def send_receipt(inbound: Envelope, events: list[dict]) -> None:
-    """Receipts about a document we received, back to its origin (one envelope for several units' events)."""
+    """Receipts about a document we received, back to its origin: queued here, sealed in batches by the worker
+    (outbox.pack_receipts)."""
     if not events:
         return
-    origin = RemoteInstance.objects.get(instance_id=inbound.origin_instance)
-    outbox.seal_and_put(kind="receipt", to=origin, sender_unit={}, recipients=[],
-                        document={"about": inbound.envelope_id, "events": events}, summary=f"回执 {inbound.summary}")
+    PendingReceipt.objects.bulk_create([PendingReceipt(origin_instance=inbound.origin_instance,
+                                                       about=inbound.envelope_id, event=event) for event in events])
+    transaction.on_commit(outbox.kick)
 
 
 def received_envelope(delivery) -> Envelope | None:

@@ -130,3 +130,20 @@ class Envelope(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} {self.envelope_id}"
+
+
+class PendingReceipt(models.Model):
+    """A receipt event (送达, 签收, 退文, 撤回 …) written in the transaction of what happened, waiting for the worker,
+    which seals all of an origin's pending receipts into one envelope when it drains: two thousand documents'
+    送达 travel back in a few envelopes, not two thousand."""
+
+    origin_instance = models.CharField("发起平台", max_length=64)
+    about = models.CharField("公文交换包", max_length=64)
+    event = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "待发回执"
+
+    def __str__(self) -> str:
+        return f"{self.about} {self.event.get('event', '')}"

@@ -94,12 +94,48 @@ def claim(limit: int) -> list[Envelope]:
     return list(Envelope.objects.filter(pk__in=claimed).select_related("peer").order_by("pk"))
 
 
+RECEIPTS_PER_ENVELOPE = 500
+
+
+def pack_receipts(limit: int = 5000) -> int:
+    """Seal the pending receipts into envelopes, one per origin (and per RECEIPTS_PER_ENVELOPE), in one transaction
+    with deleting them: a receipt is in exactly one envelope, and a worker dying here leaves them pending."""
+    from collections import defaultdict
+
+    from .models import PendingReceipt
+
+    with transaction.atomic():
+        rows = list(PendingReceipt.objects.select_for_update(skip_locked=True).order_by("pk")[:limit])
+        if not rows:
+            return 0
+        # on SQLite (no row locks) a concurrent packer may have taken some: only rows we delete are ours
+        taken = PendingReceipt.objects.filter(pk__in=[r.pk for r in rows]).delete()[0]
+        if taken != len(rows):
+            transaction.set_rollback(True)
+            return 0
+        by_origin: dict[str, list] = defaultdict(list)
+        for row in rows:
+            by_origin[row.origin_instance].append(row)
+        for origin, items in by_origin.items():
+            to = RemoteInstance.objects.get(instance_id=origin)
+            for start in range(0, len(items), RECEIPTS_PER_ENVELOPE):
+                chunk = items[start:start + RECEIPTS_PER_ENVELOPE]
+                about: dict[str, list] = defaultdict(list)
+                for item in chunk:
+                    about[item.about].append(item.event)
+                seal_and_put(kind="receipt", to=to, sender_unit={}, recipients=[],
+                             document={"receipts": [{"about": a, "events": e} for a, e in about.items()]},
+                             summary=f"回执 {len(chunk)} 条（{len(about)} 件公文）")
+    return len(rows)
+
+
 def deliver_due(limit: int = 200) -> int:
-    """Send what is due; returns how many envelopes the neighbours accepted."""
+    """Pack pending receipts, then send what is due; returns how many envelopes the neighbours accepted."""
     sent = 0
     connections: dict[int, Connection] = {}
     try:
         while True:
+            pack_receipts()
             batch = claim(min(limit - sent, 50)) if sent < limit else []
             if not batch:
                 return sent

@@ -12,6 +12,7 @@ from tests.support import screenshot
 from zhengtong.accounts.models import AdminRole
 from zhengtong.accounts.tests.factories import AdminRoleGrantFactory, UserFactory
 
+from .. import outbox
 from ..models import Envelope, RemoteInstance
 from .support import build_world, document_envelope, post
 
@@ -30,6 +31,7 @@ def console_state():
     RemoteInstance.objects.filter(pk=world.neighbour.pk).update(
         last_success_at=now - timedelta(minutes=3), last_failure_at=now - timedelta(minutes=1), failures=2,
         last_error="无法连接：ConnectionRefusedError")
+    outbox.pack_receipts()  # the worker's first step: the arrival receipt sealed into an envelope
     receipt = Envelope.objects.get(direction="out", kind="receipt")
     Envelope.objects.filter(pk=receipt.pk).update(status="dead", attempts=12, next_attempt_at=None,
                                                   last_error="HTTP 502 Bad Gateway")

@@ -10,6 +10,7 @@ from zhengtong.accounts.models import AdminRole
 from zhengtong.accounts.tests.factories import AdminRoleGrantFactory, UserFactory
 from zhengtong.audit.models import AuditRecord
 
+from .. import outbox
 from ..models import Envelope
 from .support import build_world, document_envelope, post
 
@@ -34,6 +35,7 @@ def test_the_console_shows_queues_health_failures_and_refusals(client, admin_cli
     tampered = bytearray(body)
     tampered[-50] ^= 1
     post(client, bytes(tampered), world.neighbour_key)
+    outbox.pack_receipts()  # the worker's first step: the arrival receipt sealed into an envelope
     receipt = Envelope.objects.get(direction="out", kind="receipt")
     Envelope.objects.filter(pk=receipt.pk).update(status="dead", attempts=12, last_error="HTTP 502",
                                                   next_attempt_at=None)

@@ -58,10 +58,14 @@ def neighbour():
 
 
 @pytest.fixture
-def sent(neighbour, settings):
+def world():
+    return build_world()
+
+
+@pytest.fixture
+def sent(world, neighbour, settings):
     """A document of ours dispatched to the neighbour's unit: its delivery and its envelope in the outbox."""
     settings.EXCHANGE_MAX_ATTEMPTS = 3
-    world = build_world()
     RemoteInstance.objects.filter(pk=world.neighbour.pk).update(base_url=neighbour)
     clerk = Identity.objects.get(person__user=world.clerk)
     document = Document.objects.create(direction="outgoing", doc_kind="通知", status="sealed", unit=world.unit,
@@ -143,3 +147,26 @@ def test_a_claimed_envelope_is_not_claimed_again_until_its_lease_ends(sent):
     assert outbox.claim(10) == []  # a second worker finds nothing due
     Envelope.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
     assert [r.pk for r in outbox.claim(10)] == [row.pk]  # the first worker died: due again after the lease
+
+
+def test_a_batch_of_receipts_is_applied_to_our_deliveries(client, world, sent):
+    from ..envelope import seal_envelope
+    from .support import post
+
+    delivery, row = sent
+    key = world.neighbour_key
+    arrived, signed = (timezone.now() + timedelta(minutes=m) for m in (1, 30))
+    _, body = seal_envelope(key, kind="receipt", to_instance="city-test", sender_unit={}, recipients=[], files=[],
+                            document={"receipts": [
+                                {"about": row.envelope_id, "events": [
+                                    {"unit": REMOTE_CODE, "event": "delivered", "at": arrived.isoformat()},
+                                    {"unit": REMOTE_CODE, "event": "signed", "by": "吴海燕", "note": "乙收〔2026〕7号",
+                                     "at": signed.isoformat()}]},
+                                {"about": "an-envelope-we-never-sent", "events": [{"unit": REMOTE_CODE,
+                                                                                   "event": "signed"}]}]})
+    assert post(client, body, key).status_code == 200
+    delivery.refresh_from_db()
+    assert delivery.status == "signed" and delivery.signed_at == signed  # when it happened there
+    events = [(e.kind, e.note) for e in delivery.events.order_by("at", "pk")]
+    assert events == [("sent_remote", ""), ("delivered", "已送达测试省平台"),
+                      ("signed", "测试省平台 吴海燕，收文号 乙收〔2026〕7号")]

@@ -14,9 +14,9 @@ from zhengtong.documents.models import Document
 from zhengtong.exchange import services as exchange
 from zhengtong.exchange.models import Delivery
 
-from .. import directory, identity
+from .. import directory, identity, outbox
 from ..envelope import open_envelope, seal_envelope
-from ..models import Envelope
+from ..models import Envelope, PendingReceipt
 from .support import LOCAL_CODE, PDF, REMOTE_UNIT, build_world, document_envelope, post
 
 pytestmark = pytest.mark.django_db
@@ -27,10 +27,15 @@ def world():
     return build_world()
 
 
-def receipt_events(row: Envelope) -> list[dict]:
+def packed_receipt() -> list[dict]:
+    """The worker seals the pending receipts (one envelope per origin): the newest receipt envelope's events."""
+    outbox.pack_receipts()
+    row = Envelope.objects.filter(direction="out", kind="receipt").order_by("-pk").first()
+    assert row.to_instance == "province-test" and row.peer.instance_id == "province-test"
     with row.file.open("rb") as handle:
         data = handle.read()
-    return open_envelope(data, {"city-test": directory.local_key().certificate}).manifest["document"]["events"]
+    document = open_envelope(data, {"city-test": directory.local_key().certificate}).manifest["document"]
+    return [event for batch in document["receipts"] for event in batch["events"]]
 
 
 def test_a_document_lands_once_in_the_local_inbox_and_its_arrival_receipt_is_queued(client, world):
@@ -45,19 +50,16 @@ def test_a_document_lands_once_in_the_local_inbox_and_its_arrival_receipt_is_que
     assert mirror.unit.remote.instance == world.neighbour and mirror.doc_number == "乙府办〔2026〕9号"
     with mirror.sealed_pdf.open("rb") as handle:
         assert hashlib.sha256(handle.read()).hexdigest() == hashlib.sha256(PDF).hexdigest()
-    [receipt] = Envelope.objects.filter(direction="out", kind="receipt")
-    assert (receipt.status, receipt.peer, receipt.to_instance) == ("pending", world.neighbour, "province-test")
-    assert [(e["unit"], e["event"]) for e in receipt_events(receipt)] == [(LOCAL_CODE, "delivered")]
+    assert [(e["unit"], e["event"]) for e in packed_receipt()] == [(LOCAL_CODE, "delivered")]
 
     again = post(client, body, world.neighbour_key)
     assert again.status_code == 200 and again.json()["status"] == "duplicate"
     assert Delivery.objects.count() == 1 and Document.objects.count() == 1
-    assert Envelope.objects.filter(direction="out").count() == 1
+    assert PendingReceipt.objects.count() == 0 and Envelope.objects.filter(direction="out").count() == 1
 
     # the local 收发员 signs for it: the 签收 receipt goes back to the origin with the 收文号
     incoming = exchange.sign_delivery(world.clerk, delivery.pk)
-    signed = Envelope.objects.filter(direction="out", kind="receipt").order_by("-pk").first()
-    [event] = receipt_events(signed)
+    [event] = packed_receipt()
     assert (event["event"], event["by"], event["note"]) == ("signed", "赵静", incoming.receipt_number)
 
 
@@ -65,8 +67,7 @@ def test_a_recipient_not_on_this_platform_is_answered_undeliverable(client, worl
     _, body = document_envelope(world.neighbour_key, recipients=[{"code": "91110000000000000X", "name": "无此单位"}])
     assert post(client, body, world.neighbour_key).status_code == 200
     assert not Delivery.objects.exists()
-    [receipt] = Envelope.objects.filter(direction="out", kind="receipt")
-    assert [e["event"] for e in receipt_events(receipt)] == ["undeliverable"]
+    assert [e["event"] for e in packed_receipt()] == ["undeliverable"]
 
 
 @pytest.mark.parametrize("where", ["manifest", "file", "signature"])
@@ -126,13 +127,11 @@ def test_a_recall_request_is_decided_here_and_answered(client, world):
     assert post(client, request, world.neighbour_key).status_code == 200
     delivery = Delivery.objects.get()
     assert delivery.status == "recalled" and delivery.dispatch.withdrawn
-    answer = Envelope.objects.filter(direction="out", kind="receipt").order_by("-pk").first()
-    assert [e["event"] for e in receipt_events(answer)] == ["recalled"]
+    assert [e["event"] for e in packed_receipt()] == ["delivered", "recalled"]
     # a second 撤回 after it is decided is answered with what happened, and changes nothing
     _, again = outbox_request(world, envelope_id, "recall")
     assert post(client, again, world.neighbour_key).status_code == 200
-    latest = Envelope.objects.filter(direction="out", kind="receipt").order_by("-pk").first()
-    assert [(e["event"], e["note"]) for e in receipt_events(latest)] == [("recall_refused", "发文单位已撤回该文件")]
+    assert [(e["event"], e["note"]) for e in packed_receipt()] == [("recall_refused", "发文单位已撤回该文件")]
     assert Delivery.objects.get().status == "recalled"
 
 
@@ -177,8 +176,18 @@ def test_r1_8_a_classified_or_malformed_document_is_not_delivered_and_the_origin
                    files=[("正文.pdf", "sealed_pdf", PDF)])
     assert post(client, body, world.neighbour_key).status_code == 200
     assert not Delivery.objects.exists() and not Document.objects.exists()
-    [receipt] = Envelope.objects.filter(direction="out", kind="receipt")
-    [event] = receipt_events(receipt)
+    [event] = packed_receipt()
     assert event["event"] == "refused" and expected in event["note"]
     if "密级" in expected or "不得" in expected:
         assert AuditRecord.objects.filter(action="document.classified_refused", category="security").exists()
+
+
+def test_receipts_of_many_documents_travel_back_in_one_envelope(client, world):
+    abouts = [post(client, document_envelope(world.neighbour_key)[1], world.neighbour_key).json()["envelope_id"]
+              for _ in range(3)]
+    assert PendingReceipt.objects.count() == 3
+    assert outbox.pack_receipts() == 3 and outbox.pack_receipts() == 0
+    [row] = Envelope.objects.filter(direction="out", kind="receipt")
+    with row.file.open("rb") as handle:
+        document = open_envelope(handle.read(), {"city-test": directory.local_key().certificate}).manifest["document"]
+    assert [b["about"] for b in document["receipts"]] == abouts and row.summary == "回执 3 条（3 件公文）"
