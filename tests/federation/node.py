@@ -37,7 +37,7 @@ from zhengtong.accounts.models import User  # noqa: E402
 from zhengtong.documents.models import Document, Recipient  # noqa: E402
 from zhengtong.exchange import services as exchange  # noqa: E402
 from zhengtong.exchange.federation.directory import create_local  # noqa: E402
-from zhengtong.exchange.federation.models import Envelope  # noqa: E402
+from zhengtong.exchange.federation.models import Envelope, PendingReceipt  # noqa: E402
 from zhengtong.exchange.models import Delivery, DeliveryEvent  # noqa: E402
 from zhengtong.org.credit_code import make_credit_code  # noqa: E402
 from zhengtong.org.models import Duty, Identity, Person, Region, Unit  # noqa: E402
@@ -155,6 +155,7 @@ def summary(title: str) -> dict:
             "by_status": {r["status"]: r["n"] for r in rows.values("status").annotate(n=Count("pk"))},
             "with_delivered_event": rows.filter(events__kind=DeliveryEvent.Kind.DELIVERED).distinct().count(),
             "delivered_events": delivered.count(),
+            "pending_receipts": PendingReceipt.objects.count(),
             "envelopes": envelopes()}
 
 
