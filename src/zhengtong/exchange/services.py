@@ -386,8 +386,10 @@ def apply_remote_receipt(delivery, *, event: str, at, by: str, note: str, instan
     delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
     who = f"{instance_name} {by}".strip()
     if event == "delivered":
+        # the routine receipt: its DeliveryEvent is the record (the receiving instance audits the arrival)
         _event(delivery, Kind.DELIVERED, None, at, f"已送达{instance_name}")
-    elif event == "signed" and delivery.status == Status.PENDING:
+        return
+    if event == "signed" and delivery.status == Status.PENDING:
         delivery.status, delivery.signed_at = Status.SIGNED, at
         delivery.opened_at = delivery.opened_at or at
         delivery.save(update_fields=["status", "signed_at", "opened_at"])

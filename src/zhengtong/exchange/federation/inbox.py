@@ -50,14 +50,15 @@ def require_neighbour(headers, *, ip: str = "", size: int = 0) -> None:
 
 def receive(headers, body: bytes, *, ip: str = "") -> dict:
     me = directory.local()
-    neighbours = {r.instance_id: directory.certificate(r.certificate_pem)
-                  for r in RemoteInstance.objects.filter(enabled=True).exclude(base_url="")}
+    known = list(RemoteInstance.objects.filter(enabled=True))
+    neighbours = {r.instance_id: directory.certificate(r.certificate_pem) for r in known if r.base_url}
+    trusted = {r.instance_id: directory.certificate(r.certificate_pem) for r in known}
     try:
         peer_id = transport.verify_request(headers, body, me=me.instance_id, neighbours=neighbours)
-        opened = open_envelope(body, directory.trusted())
+        opened = open_envelope(body, trusted)
     except (transport.TransportRefused, EnvelopeRefused) as exc:
         raise _refused(exc, headers, ip, len(body)) from None
-    peer = RemoteInstance.objects.get(instance_id=peer_id)
+    peer = next(r for r in known if r.instance_id == peer_id)
     try:
         with transaction.atomic():
             return _store_and_act(me, peer, opened, body)

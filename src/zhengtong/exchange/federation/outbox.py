@@ -30,6 +30,7 @@ from .envelope import seal_envelope
 from .models import Envelope, RemoteInstance
 
 logger = logging.getLogger(__name__)
+HEALTH_EVERY = timedelta(seconds=5)  # a drain records a peer's success at most this often (one write, not one each)
 LEASE = timedelta(seconds=60)  # longer than a send may take (timeout 5 + 45 s)
 # refusals the receiver will give again however often we try: dead at once, and the sender is told why
 PERMANENT = {"exchange.envelope_malformed", "exchange.unknown_sender", "exchange.certificate_expired",
@@ -47,7 +48,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 def put(*, envelope_id: str, data: bytes, kind: str, origin: str, to: RemoteInstance, document=None,
-        deliveries=(), summary: str = "", stored_name: str = "") -> Envelope:
+        deliveries=(), summary: str = "", stored_name: str = "", kick_worker: bool = True) -> Envelope:
     """An outbox row for `data`, addressed to instance `to` through its next hop; must run inside the
     transaction of what caused it. `stored_name`: reuse a file already stored (a relay sends the bytes it got)."""
     hop = directory.next_hop(to)
@@ -62,17 +63,18 @@ def put(*, envelope_id: str, data: bytes, kind: str, origin: str, to: RemoteInst
     row.save()
     if deliveries:
         row.deliveries.set(deliveries)
-    transaction.on_commit(kick)
+    if kick_worker:
+        transaction.on_commit(kick)
     return row
 
 
 def seal_and_put(*, kind: str, to: RemoteInstance, sender_unit: dict, recipients: list[dict], document: dict,
-                 files=(), document_row=None, deliveries=(), summary: str = "") -> Envelope:
+                 files=(), document_row=None, deliveries=(), summary: str = "", kick_worker: bool = True) -> Envelope:
     key = directory.local_key()
     envelope_id, data = seal_envelope(key, kind=kind, to_instance=to.instance_id, sender_unit=sender_unit,
                                       recipients=recipients, document=document, files=list(files))
     return put(envelope_id=envelope_id, data=data, kind=kind, origin=key.instance_id, to=to,
-               document=document_row, deliveries=deliveries, summary=summary)
+               document=document_row, deliveries=deliveries, summary=summary, kick_worker=kick_worker)
 
 
 def kick() -> None:
@@ -104,6 +106,8 @@ def pack_receipts(limit: int = 5000) -> int:
 
     from .models import PendingReceipt
 
+    if not PendingReceipt.objects.exists():  # the usual case: no write transaction (on SQLite, no write lock)
+        return 0
     with transaction.atomic():
         rows = list(PendingReceipt.objects.select_for_update(skip_locked=True).order_by("pk")[:limit])
         if not rows:
@@ -125,7 +129,8 @@ def pack_receipts(limit: int = 5000) -> int:
                     about[item.about].append(item.event)
                 seal_and_put(kind="receipt", to=to, sender_unit={}, recipients=[],
                              document={"receipts": [{"about": a, "events": e} for a, e in about.items()]},
-                             summary=f"回执 {len(chunk)} 条（{len(about)} 件公文）")
+                             summary=f"回执 {len(chunk)} 条（{len(about)} 件公文）",
+                             kick_worker=False)  # called by the worker, which sends it next
     return len(rows)
 
 
@@ -155,6 +160,7 @@ class Connection:
         self.secure, self.host, self.port = parts.scheme == "https", parts.hostname, parts.port
         self.prefix = parts.path.rstrip("/")
         self.http = None
+        self.healthy_at = None  # when this drain last recorded the peer's success
 
     def post(self, path: str, body: bytes, headers: dict) -> tuple[int, bytes]:
         if self.http is None:
@@ -182,13 +188,16 @@ def _send(row: Envelope, connection: Connection) -> int:
     try:
         status, answer = connection.post(transport.PATH, data, headers)
     except (OSError, http.client.HTTPException) as exc:
+        connection.healthy_at = None
         _failed(row, f"无法连接：{type(exc).__name__}", permanent=False)
         return 0
     if status == 200:
         now = timezone.now()
         Envelope.objects.filter(pk=row.pk).update(status=Envelope.Status.SENT, done_at=now, last_error="",
                                                   attempts=row.attempts + 1)
-        RemoteInstance.objects.filter(pk=peer.pk).update(last_success_at=now, failures=0, last_error="")
+        if connection.healthy_at is None or now - connection.healthy_at > HEALTH_EVERY:
+            RemoteInstance.objects.filter(pk=peer.pk).update(last_success_at=now, failures=0, last_error="")
+            connection.healthy_at = now
         return 1
     try:
         parsed = json.loads(answer)
