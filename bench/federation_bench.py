@@ -305,7 +305,7 @@ def render(r: dict, crypto: dict, sink_floor: dict) -> str:
         f"| writing the outbox: {n:,} 核发 (`record_dispatch`, envelope sealed and written in its transaction; "
         f"the PDF rendered once) | {r['write_s']:.1f} s = {n / r['write_s']:.1f}/s (process wall time) | | |",
         "",
-        "Where the time goes (CPU per envelope during the drain, from /proc, each role's processes): "
+        "Where the time goes (CPU per envelope during the drain, from /proc, each role's processes; a PostgreSQL server's own processes are not included): "
         + ", ".join(f"{role} {ms:.1f} ms" for role, ms in r["cpu_ms"].items())
         + f" — {sum(r['cpu_ms'].values()):.0f} ms of CPU per envelope in all, so {os.cpu_count()} CPUs shared by "
         f"both instances allow at most {os.cpu_count() * 1000 / sum(r['cpu_ms'].values()):.0f} envelopes/s. Of "
@@ -321,7 +321,7 @@ def render(r: dict, crypto: dict, sink_floor: dict) -> str:
         f"Checked: the receiver holds {r['received']['deliveries']:,} deliveries of {r['received']['documents']:,} "
         "distinct documents, no envelope pending or dead. The receiver's web workers do the most work per envelope "
         "(two signature checks, two SHA-256 passes, the envelope and the PDF written to disk, the mirror document, "
-        "its search entry, the delivery, the receipt sealed); the sender reads, signs and posts. "
+        "its search entry, the delivery, the 送达 receipt queued — the worker seals queued receipts in batches); the sender reads, signs and posts. "
         "国密: the instances sign with ECDSA P-256 (`federation.identity`; Ed25519 as an option). SM2 is not "
         "possible with the installed libraries — `cryptography` has no SM2 curve and tongsuopy is not a dependency "
         "(docs/seal-notes.md) — so there is no SM2 figure.",
