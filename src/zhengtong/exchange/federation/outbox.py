@@ -84,6 +84,21 @@ def kick() -> None:
     deliver_outbox()
 
 
+RECEIPT_DELAY = 2  # seconds: receipts queued meanwhile travel together
+
+
+def kick_soon() -> None:
+    """For receipts: one drain a moment from now rather than one per receipt, so a burst of arrivals sends its
+    送达 receipts in a few envelopes. Called after commit, so a drain already scheduled (the cache key still set)
+    runs after this receipt was written and packs it."""
+    from django.core.cache import cache
+
+    from .tasks import deliver_outbox
+
+    if cache.add("federation:receipts-drain", 1, timeout=RECEIPT_DELAY):
+        deliver_outbox.schedule(delay=RECEIPT_DELAY)
+
+
 # --- the worker ----------------------------------------------------------------------------------------------
 
 def claim(limit: int) -> list[Envelope]:
