@@ -86,6 +86,7 @@ class DeliveryEvent(models.Model):
         FORWARDED = "forwarded", "转发"
         SENT_REMOTE = "sent_remote", "已发往外平台"
         RECALL_REQUESTED = "recall_req", "已申请撤回"
+        RECALL_FAILED = "recall_fail", "撤回未成功"
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=12, choices=Kind.choices)

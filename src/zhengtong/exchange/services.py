@@ -400,6 +400,9 @@ def apply_remote_receipt(delivery, *, event: str, at, by: str, note: str, instan
         delivery.save(update_fields=["status", "refused_at", "reason"])
         _event(delivery, Kind.REFUSED, None, at, f"{who}：{delivery.reason}")
         transaction.on_commit(lambda: signals.delivery_refused.send(sender=Delivery, delivery=delivery))
+    elif event in ("recalled", "recall_refused") and not delivery.events.filter(
+            kind=Kind.RECALL_REQUESTED).exists():
+        return  # an answer to a 撤回 we never asked for
     elif event == "recalled" and delivery.status == Status.PENDING:
         requested = delivery.events.filter(kind=Kind.RECALL_REQUESTED).order_by("-at").first()
         delivery.status, delivery.recalled_at = Status.RECALLED, at
@@ -408,7 +411,7 @@ def apply_remote_receipt(delivery, *, event: str, at, by: str, note: str, instan
         set_dispatch_withdrawn(delivery.dispatch, True)
         _event(delivery, Kind.RECALLED, None, at, f"{instance_name}已确认撤回")
     elif event == "recall_refused":
-        _event(delivery, Kind.RECALLED, None, at, f"撤回未成功：{note}")
+        _event(delivery, Kind.RECALL_FAILED, None, at, note)
     else:
         return
     record("exchange.remote_receipt", obj=delivery.document, unit=delivery.sender_unit,

@@ -203,6 +203,12 @@ def _descendant_department_ids(department_id: int) -> set[int]:
 
 # --- units ------------------------------------------------------------------------------------------
 
+def _refuse_remote(unit: Unit) -> None:
+    """A unit of another platform (公文交换's mirror) has no people here: they would act for it in its 交换箱."""
+    if Unit.objects.filter(pk=unit.pk, remote__isnull=False).exists():
+        raise ServiceError("org.remote_unit", f"{unit.name}是外平台单位，不能在本平台添加人员或身份")
+
+
 def _check_unit(unit: Unit) -> None:
     unit.name = clean_text(unit.name, label="单位全称", max_length=100, required=True)
     unit.short_name = clean_text(unit.short_name, label="简称", max_length=50)
@@ -288,6 +294,7 @@ def create_department(actor, unit: Unit, *, name: str, parent: Department | None
     _require_unit(actor, unit.pk)
     if not unit.active:
         raise ServiceError("org.unit_inactive", f"{unit.name}已停用")
+    _refuse_remote(unit)
     dept = Department(unit=unit, name=name, parent=parent, order=order)
     _check_department_fields(dept)
     with transaction.atomic():
@@ -358,6 +365,7 @@ def create_person(actor, unit: Unit, *, name: str, username: str, department: De
     _require_unit(actor, unit.pk)
     if not unit.active:
         raise ServiceError("org.unit_inactive", f"{unit.name}已停用")
+    _refuse_remote(unit)
     duty = resolve_duty(duty)
     _check_duty_grant(actor, duty)
     _check_department(unit, department)
@@ -453,6 +461,7 @@ def add_identity(actor, person: Person, *, unit: Unit, department: Department | 
         raise ServiceError("org.person_inactive", f"{person.name}已停用")
     if not unit.active:
         raise ServiceError("org.unit_inactive", f"{unit.name}已停用")
+    _refuse_remote(unit)
     duty = resolve_duty(duty)
     _check_duty_grant(actor, duty)
     _check_department(unit, department)

@@ -26,6 +26,10 @@ class NotConfigured(ServiceError):
     status = 503
 
 
+class UnitNotTheirs(ServiceError):
+    status = 400
+
+
 def create_local(*, instance_id: str, name: str, level: str, algorithm: str = "ecdsa-p256") -> LocalInstance:
     if LocalInstance.objects.exists():
         raise ServiceError("exchange.instance_exists", "本平台已有交换身份")
@@ -136,15 +140,28 @@ def _upsert(entry: dict, *, base_url: str, via: RemoteInstance | None) -> Remote
     return row
 
 
-def mirror_unit(instance: RemoteInstance, entry: dict) -> RemoteUnit:
-    """The local `org.Unit` standing for a remote unit (created or renamed), and its agent identity."""
+def route_to(instance_id: str) -> set[str]:
+    """The instances an envelope for `instance_id` passes through: the instance and its `via` chain."""
+    ids, row, hops = {instance_id}, RemoteInstance.objects.filter(instance_id=instance_id).first(), 0
+    while row is not None and row.via_id and hops < MAX_HOPS:
+        row, hops = row.via, hops + 1
+        ids.add(row.instance_id)
+    return ids
+
+
+def mirror_unit(instance: RemoteInstance, entry: dict, *, move: bool = True) -> RemoteUnit:
+    """The local `org.Unit` standing for a remote unit (created or renamed), and its agent identity. `move`: the
+    unit may be re-homed to `instance` (the administrator's `link`); an envelope's sender may not."""
     from zhengtong.org.models import Duty, Identity, Person, Region, Unit
 
     region_entry = entry["region"]
-    unit = Unit.objects.filter(credit_code=entry["code"]).select_related("region", "remote").first()
+    unit = Unit.objects.filter(credit_code=entry["code"]).select_related("region", "remote__instance").first()
     existing = getattr(unit, "remote", None) if unit else None
     if unit is not None and existing is None:
         raise ServiceError("exchange.unit_conflict", f"单位“{unit.name}”是本平台的单位，不能登记为外平台单位")
+    if existing is not None and existing.instance_id != instance.pk and not move:
+        raise UnitNotTheirs("exchange.unit_not_theirs",
+                            f"单位“{unit.name}”属于{existing.instance.name}，“{instance.name}”不能以其名义发文")
     fields = {"name": entry["name"], "short_name": entry.get("short_name", ""), "kind": entry["kind"],
               "doc_code": entry.get("doc_code", "")}
     if existing is not None and existing.instance_id == instance.pk and unit.region.code == region_entry["code"] \

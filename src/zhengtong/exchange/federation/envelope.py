@@ -133,3 +133,9 @@ def open_envelope(data: bytes, trusted: dict, *, now: datetime | None = None) ->
     if at != len(view):
         raise _refuse("exchange.envelope_tampered", "交换包末尾有多余的数据")
     return Opened(manifest=manifest, files=files)
+
+
+def read_manifest(data: bytes) -> dict:
+    """The manifest of an envelope this instance already checked and stored (no verification: for bookkeeping)."""
+    size = struct.unpack(">I", data[len(MAGIC):len(MAGIC) + 4])[0]
+    return json.loads(data[len(MAGIC) + 4:len(MAGIC) + 4 + size])

@@ -25,6 +25,7 @@ from zhengtong.core.errors import ServiceError
 
 from . import directory, messages, outbox, transport
 from .envelope import EnvelopeRefused, Opened, open_envelope
+from .manifest import check as check_manifest
 from .models import Envelope, RemoteInstance
 
 logger = logging.getLogger(__name__)
@@ -39,13 +40,15 @@ def _refused(exc: ServiceError, headers, ip: str, size: int) -> ServiceError:
 
 
 def require_neighbour(headers, *, ip: str = "", size: int = 0) -> None:
-    """Before the body is read: the request names a neighbour of ours (its signature is checked with the body)."""
-    directory.local()
-    sender = headers.get(transport.H_INSTANCE, "")[:64]
-    if not (sender and RemoteInstance.objects.filter(instance_id=sender, enabled=True).exclude(base_url="")
-            .exists()):
-        raise _refused(transport.TransportRefused("exchange.unknown_peer", f"“{sender}”不是本平台的相邻交换平台"),
-                       headers, ip, size)
+    """Before the body is read: a neighbour of ours signed this request's time, our id and the body's length (the
+    full signature over the body is checked once it is read) — a stranger cannot make us read 512 MB."""
+    me = directory.local()
+    neighbours = {r.instance_id: directory.certificate(r.certificate_pem)
+                  for r in RemoteInstance.objects.filter(enabled=True).exclude(base_url="")}
+    try:
+        transport.verify_preamble(headers, size, me=me.instance_id, neighbours=neighbours)
+    except transport.TransportRefused as exc:
+        raise _refused(exc, headers, ip, size) from None
 
 
 def receive(headers, body: bytes, *, ip: str = "") -> dict:
@@ -56,28 +59,52 @@ def receive(headers, body: bytes, *, ip: str = "") -> dict:
     try:
         peer_id = transport.verify_request(headers, body, me=me.instance_id, neighbours=neighbours)
         opened = open_envelope(body, trusted)
+        check_manifest(opened.manifest)
     except (transport.TransportRefused, EnvelopeRefused) as exc:
         raise _refused(exc, headers, ip, len(body)) from None
     peer = next(r for r in known if r.instance_id == peer_id)
+    saved: list[str] = []  # files written in the transaction: removed again if it rolls back
     try:
         with transaction.atomic():
-            return _store_and_act(me, peer, opened, body)
+            return _store_and_act(me, peer, opened, body, saved)
     except IntegrityError:
+        _remove(saved)
         # the same envelope arrived twice at once: the other request stored it
         if Envelope.objects.filter(direction=Envelope.Direction.IN, envelope_id=opened.envelope_id).exists():
             return {"envelope_id": opened.envelope_id, "status": "duplicate"}
         raise
+    except ServiceError as exc:
+        _remove(saved)
+        if exc.code in outbox.PERMANENT:  # refused for good (the sender dead-letters it): an alert, audited
+            raise _refused(exc, headers, ip, len(body)) from None
+        logger.warning("exchange envelope %s from %s not accepted yet: %s", opened.envelope_id, peer_id, exc.code)
+        raise
+    except Exception:
+        _remove(saved)
+        raise
 
 
-def _store_and_act(me, peer: RemoteInstance, opened: Opened, body: bytes) -> dict:
+def _remove(names: list[str]) -> None:
+    from django.core.files.storage import default_storage
+
+    for name in names:
+        default_storage.delete(name)
+
+
+def _store_and_act(me, peer: RemoteInstance, opened: Opened, body: bytes, saved: list[str]) -> dict:
     manifest = opened.manifest
-    if Envelope.objects.filter(direction=Envelope.Direction.IN, envelope_id=opened.envelope_id).exists():
+    stored = Envelope.objects.filter(direction=Envelope.Direction.IN, envelope_id=opened.envelope_id).first()
+    if stored is not None:
+        if stored.sha256 != _sha256(body) or stored.origin_instance != manifest["sender_instance"]:
+            # another envelope under a known id (a relay on the way cannot pre-empt the real one unnoticed)
+            raise ServiceError("exchange.envelope_id_conflict", "交换包编号已被另一个交换包使用", status=409)
         return {"envelope_id": opened.envelope_id, "status": "duplicate"}
     row = Envelope(envelope_id=opened.envelope_id, direction=Envelope.Direction.IN, kind=manifest["kind"],
                    status=Envelope.Status.ACCEPTED, origin_instance=manifest["sender_instance"],
                    to_instance=manifest["to_instance"], peer=peer, size=len(body), done_at=timezone.now(),
                    sha256=_sha256(body), summary=_summary(manifest))
     row.file.save(f"{opened.envelope_id}.zte", ContentFile(body), save=False)
+    saved.append(row.file.name)
     row.save()
     if manifest["to_instance"] != me.instance_id:
         target = RemoteInstance.objects.filter(instance_id=manifest["to_instance"], enabled=True).first()
@@ -86,8 +113,10 @@ def _store_and_act(me, peer: RemoteInstance, opened: Opened, body: bytes) -> dic
         outbox.put(envelope_id=opened.envelope_id, data=body, kind=row.kind, origin=row.origin_instance, to=target,
                    summary=row.summary, stored_name=row.file.name)
         return {"envelope_id": opened.envelope_id, "status": "relayed"}
-    handler = {"document": _document, "receipt": _receipt, "request": _request}[row.kind]
-    handler(row, opened)
+    if row.kind == "document":
+        _document(row, opened, saved)
+    else:
+        {"receipt": _receipt, "request": _request}[row.kind](row, opened)
     return {"envelope_id": opened.envelope_id, "status": "accepted"}
 
 
@@ -101,13 +130,15 @@ def _summary(manifest: dict) -> str:
     document = manifest.get("document") or {}
     if manifest["kind"] == "document":
         return f"{document.get('doc_number', '')} {document.get('title', '')}".strip()
+    if manifest["kind"] == "receipt":
+        return f"回执 {sum(len(b['events']) for b in document['receipts'])} 条"
     events = ",".join(e.get("event", "") for e in document.get("events", []))
     return f"{manifest['kind']} {document.get('about', '')} {events}".strip()
 
 
 # --- a document for our units -------------------------------------------------------------------------------
 
-def _document(row: Envelope, opened: Opened) -> None:
+def _document(row: Envelope, opened: Opened, saved: list[str]) -> None:
     from zhengtong.documents.models import Attachment, Dispatch, Document, Status
     from zhengtong.documents.services.common import reindex
     from zhengtong.exchange.services import on_dispatch_recorded
@@ -121,7 +152,8 @@ def _document(row: Envelope, opened: Opened) -> None:
                                      "by": "", "note": refusal[:200]} for code in codes])
         return
     origin = RemoteInstance.objects.get(instance_id=manifest["sender_instance"])
-    sender = directory.mirror_unit(origin, manifest["sender_unit"])
+    # an instance speaks for its own units only: not for ours, not for another instance's (directory.link moves one)
+    sender = directory.mirror_unit(origin, manifest["sender_unit"], move=False)
     local_units = {u.credit_code: u for u in Unit.objects.filter(credit_code__in=codes, remote__isnull=True,
                                                                  active=True)}
     now = timezone.now()
@@ -137,6 +169,7 @@ def _document(row: Envelope, opened: Opened) -> None:
                         sealed_at=_when(meta.get("sealed_at")), dispatched_at=now, created_at=now, updated_at=now)
     if pdf:
         document.sealed_pdf.save(pdf, ContentFile(opened.files[pdf]), save=False)
+        saved.append(document.sealed_pdf.name)
     document.save()
     for order, (name, entry) in enumerate(zip(opened.files, manifest["files"], strict=True)):
         if entry["role"] == "attachment":
@@ -145,6 +178,7 @@ def _document(row: Envelope, opened: Opened) -> None:
                                     size=entry["size"], sha256=entry["sha256"], order=order,
                                     uploaded_by=sender.agent)
             attachment.file.save(name, ContentFile(opened.files[name]), save=False)
+            saved.append(attachment.file.name)
             attachment.save()
     wanted = [r for r in manifest["recipients"] if r["code"] in local_units]
     dispatches = Dispatch.objects.bulk_create([
@@ -197,7 +231,7 @@ def _receipt(row: Envelope, opened: Opened) -> None:
     from zhengtong.exchange.services import apply_remote_receipt
 
     meta = opened.manifest["document"]
-    batches = meta.get("receipts") or [meta]
+    batches = meta["receipts"]
     sent = {e.envelope_id: e for e in Envelope.objects.filter(
         direction=Envelope.Direction.OUT, kind=Envelope.Kind.DOCUMENT, origin_instance=directory.local().instance_id,
         envelope_id__in=[str(b.get("about", ""))[:64] for b in batches]).prefetch_related("deliveries__unit")}
@@ -208,8 +242,17 @@ def _receipt(row: Envelope, opened: Opened) -> None:
             logger.warning("exchange receipt %s for an envelope we did not send: %s", row.envelope_id,
                            batch.get("about"))
             continue
+        route = directory.route_to(envelope.to_instance)
         deliveries = {d.unit.credit_code: d for d in envelope.deliveries.all()}
         for event in batch.get("events", []):
+            # only the instance the document went to answers for its units; a relay on the way may only say it
+            # could not pass it on
+            if origin.instance_id != envelope.to_instance and not (
+                    event.get("event") == "undeliverable" and origin.instance_id in route):
+                security_event("exchange.receipt_refused", object_type="federation.envelope", outcome="denied",
+                               object_id=row.pk, detail={"from": origin.instance_id, "about": envelope.envelope_id,
+                                                         "event": event.get("event")})
+                continue
             delivery = deliveries.get(event.get("unit"))
             if delivery is not None:
                 apply_remote_receipt(delivery, event=event.get("event", ""),
@@ -227,9 +270,9 @@ def _request(row: Envelope, opened: Opened) -> None:
                                         envelope_id=meta.get("about", ""),
                                         origin_instance=opened.manifest["sender_instance"]).first())
     if received is None:
-        logger.warning("exchange request %s about an envelope we did not receive: %s", row.envelope_id,
-                       meta.get("about"))
-        return
+        # it may have overtaken its document (a retry of the document pending at the origin): not stored, so the
+        # origin sends it again later (409 is not a permanent refusal)
+        raise ServiceError("exchange.about_unknown", "该请求所涉公文尚未到达本平台，请稍后重发", status=409)
     deliveries = {d.unit.credit_code: d for d in received.deliveries.select_related("unit")}
     outcomes = []
     for event in meta.get("events", []):

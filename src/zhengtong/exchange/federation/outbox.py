@@ -31,10 +31,12 @@ from .models import Envelope, RemoteInstance
 
 logger = logging.getLogger(__name__)
 HEALTH_EVERY = timedelta(seconds=5)  # a drain records a peer's success at most this often (one write, not one each)
-LEASE = timedelta(seconds=60)  # longer than a send may take (timeout 5 + 45 s)
+CONNECT_TIMEOUT, SEND_TIMEOUT = 5, 45  # seconds
+LEASE = timedelta(seconds=60)  # renewed before each send, longer than one send may take
 # refusals the receiver will give again however often we try: dead at once, and the sender is told why
 PERMANENT = {"exchange.envelope_malformed", "exchange.unknown_sender", "exchange.certificate_expired",
-             "exchange.envelope_signature_invalid", "exchange.envelope_tampered", "exchange.envelope_too_large"}
+             "exchange.envelope_signature_invalid", "exchange.envelope_tampered", "exchange.envelope_too_large",
+             "exchange.unit_conflict", "exchange.unit_not_theirs", "exchange.envelope_id_conflict"}
 
 
 def max_attempts() -> int:
@@ -149,19 +151,42 @@ def pack_receipts(limit: int = 5000) -> int:
     return len(rows)
 
 
+def take(row: Envelope) -> Envelope | None:
+    """Renew this row's lease just before sending it (a batch may outlast the lease it was claimed with); None if
+    another worker has taken it meanwhile. Every later update is conditional on this lease."""
+    lease = timezone.now() + LEASE
+    if not Envelope.objects.filter(pk=row.pk, status=Envelope.Status.PENDING,
+                                   next_attempt_at=row.next_attempt_at).update(next_attempt_at=lease):
+        return None
+    row.next_attempt_at = lease
+    return row
+
+
+def _mine(row: Envelope):
+    """The row while this worker's lease holds (a slow send must not overwrite what a later worker recorded)."""
+    return Envelope.objects.filter(pk=row.pk, status=Envelope.Status.PENDING, next_attempt_at=row.next_attempt_at)
+
+
 def deliver_due(limit: int = 200) -> int:
     """Pack pending receipts, then send what is due; returns how many envelopes the neighbours accepted."""
     sent = 0
     connections: dict[int, Connection] = {}
     try:
         while True:
-            pack_receipts()
+            try:
+                pack_receipts()
+            except Exception:  # one origin's bad receipts must not stop every send (they stay queued)
+                logger.exception("exchange receipts could not be packed")
             batch = claim(min(limit - sent, 50)) if sent < limit else []
             if not batch:
                 return sent
             for row in batch:
                 connection = connections.setdefault(row.peer_id, Connection(row.peer.base_url))
-                sent += _send(row, connection)
+                if connection.down:
+                    continue  # unreachable in this drain: its rows come due again when their lease ends
+                taken = take(row)
+                if taken is not None:
+                    sent += _send(taken, connection)
     finally:
         for connection in connections.values():
             connection.close()
@@ -176,11 +201,14 @@ class Connection:
         self.prefix = parts.path.rstrip("/")
         self.http = None
         self.healthy_at = None  # when this drain last recorded the peer's success
+        self.down = False  # could not connect in this drain: the peer's other rows wait for the next one
 
     def post(self, path: str, body: bytes, headers: dict) -> tuple[int, bytes]:
         if self.http is None:
             kind = http.client.HTTPSConnection if self.secure else http.client.HTTPConnection
-            self.http = kind(self.host, self.port, timeout=45)
+            self.http = kind(self.host, self.port, timeout=CONNECT_TIMEOUT)
+            self.http.connect()
+            self.http.sock.settimeout(SEND_TIMEOUT)
         try:
             self.http.request("POST", self.prefix + path, body=body, headers=headers)
             response = self.http.getresponse()
@@ -203,13 +231,13 @@ def _send(row: Envelope, connection: Connection) -> int:
     try:
         status, answer = connection.post(transport.PATH, data, headers)
     except (OSError, http.client.HTTPException) as exc:
-        connection.healthy_at = None
+        connection.healthy_at, connection.down = None, True
         _failed(row, f"无法连接：{type(exc).__name__}", permanent=False)
         return 0
     if status == 200:
         now = timezone.now()
-        Envelope.objects.filter(pk=row.pk).update(status=Envelope.Status.SENT, done_at=now, last_error="",
-                                                  attempts=row.attempts + 1)
+        if not _mine(row).update(status=Envelope.Status.SENT, done_at=now, last_error="", attempts=row.attempts + 1):
+            return 0  # the lease ran out and another worker has it: the receiver stores it once anyway
         if connection.healthy_at is None or now - connection.healthy_at > HEALTH_EVERY:
             RemoteInstance.objects.filter(pk=peer.pk).update(last_success_at=now, failures=0, last_error="")
             connection.healthy_at = now
@@ -228,10 +256,10 @@ def _failed(row: Envelope, error: str, *, permanent: bool) -> None:
     attempts = row.attempts + 1
     dead = permanent or attempts >= max_attempts()
     with transaction.atomic():
-        Envelope.objects.filter(pk=row.pk).update(
-            attempts=attempts, last_error=error[:500],
-            status=Envelope.Status.DEAD if dead else Envelope.Status.PENDING,
-            next_attempt_at=None if dead else now + backoff(attempts))
+        if not _mine(row).update(attempts=attempts, last_error=error[:500],
+                                 status=Envelope.Status.DEAD if dead else Envelope.Status.PENDING,
+                                 next_attempt_at=None if dead else now + backoff(attempts)):
+            return  # another worker has it now (and may have sent it): its outcome stands
         RemoteInstance.objects.filter(pk=row.peer_id).update(last_failure_at=now, last_error=error[:500],
                                                              failures=F("failures") + 1)
         if dead:
@@ -250,6 +278,25 @@ def dead_lettered(row: Envelope, error: str, *, refused: bool) -> None:
                    detail={"envelope": row.envelope_id, "peer": row.peer.instance_id, "error": error[:300]})
     if row.kind == Envelope.Kind.DOCUMENT and row.document_id:
         returned_undelivered(list(row.deliveries.all()), reason[:200])
+    elif row.kind == Envelope.Kind.DOCUMENT and row.origin_instance != directory.local().instance_id:
+        _relay_undeliverable(row, reason)
+
+
+def _relay_undeliverable(row: Envelope, reason: str) -> None:
+    """A document we relay will not get through: its origin hears so (an "undeliverable" receipt per recipient),
+    so the sender sees a 退文 with the reason instead of waiting for ever."""
+    from .envelope import read_manifest
+    from .models import PendingReceipt
+
+    with row.file.open("rb") as handle:
+        manifest = read_manifest(handle.read())
+    now = timezone.now().isoformat()
+    PendingReceipt.objects.bulk_create([
+        PendingReceipt(origin_instance=row.origin_instance, about=row.envelope_id,
+                       event={"unit": r["code"], "event": "undeliverable", "at": now, "by": "",
+                              "note": f"经{directory.local().name}转交失败：{reason}"[:200]})
+        for r in manifest.get("recipients", [])])
+    transaction.on_commit(kick_soon)
 
 
 def resend(actor, envelope_pk: int) -> Envelope:

@@ -17,6 +17,7 @@ from .identity import InstanceKey, verify_signature
 MAX_SKEW = 300  # seconds
 PATH = "/federation/v1/envelopes"
 H_INSTANCE, H_TIME, H_SIGNATURE = "X-ZT-Instance", "X-ZT-Time", "X-ZT-Signature"
+H_PRESIGNATURE = "X-ZT-Length-Signature"  # over (time, receiver, body length): checked before the body is read
 
 
 class TransportRefused(ServiceError):
@@ -27,26 +28,42 @@ def _signed_text(at: int, to_instance: str, body: bytes) -> bytes:
     return f"ZT-TRANSPORT-1\n{at}\n{to_instance}\n{hashlib.sha256(body).hexdigest()}".encode()
 
 
+def _length_text(at: int, to_instance: str, length: int) -> bytes:
+    return f"ZT-TRANSPORT-LENGTH-1\n{at}\n{to_instance}\n{length}".encode()
+
+
 def sign_request(key: InstanceKey, to_instance: str, body: bytes, *, at: int | None = None) -> dict[str, str]:
     at = int(time.time()) if at is None else at
     signature = key.sign(_signed_text(at, to_instance, body))
+    presignature = key.sign(_length_text(at, to_instance, len(body)))
     return {H_INSTANCE: key.instance_id, H_TIME: str(at), H_SIGNATURE: base64.b64encode(signature).decode(),
+            H_PRESIGNATURE: base64.b64encode(presignature).decode(),
             "Content-Type": "application/vnd.zhengtong.envelope"}
+
+
+def verify_preamble(headers, length: int, *, me: str, neighbours: dict, now: float | None = None) -> str:
+    """Before reading a body of `length` bytes: a neighbour, in time, signed this length for us. The full check
+    (`verify_request`) follows once the body is read."""
+    return _verify(headers, _length_text, length, H_PRESIGNATURE, me=me, neighbours=neighbours, now=now)
 
 
 def verify_request(headers, body: bytes, *, me: str, neighbours: dict, now: float | None = None) -> str:
     """The neighbour's instance id, or TransportRefused. `neighbours`: instance id → pinned certificate."""
+    return _verify(headers, _signed_text, body, H_SIGNATURE, me=me, neighbours=neighbours, now=now)
+
+
+def _verify(headers, text, subject, header: str, *, me: str, neighbours: dict, now: float | None) -> str:
     sender = headers.get(H_INSTANCE, "")
     certificate = neighbours.get(sender)
     if certificate is None:
         raise TransportRefused("exchange.unknown_peer", f"“{sender[:64]}”不是本平台的相邻交换平台")
     try:
         at = int(headers.get(H_TIME, ""))
-        signature = base64.b64decode(headers.get(H_SIGNATURE, ""), validate=True)
+        signature = base64.b64decode(headers.get(header, ""), validate=True)
     except ValueError as exc:
         raise TransportRefused("exchange.transport_signature_invalid", "交换请求签名格式错误") from exc
     if abs((time.time() if now is None else now) - at) > MAX_SKEW:
         raise TransportRefused("exchange.transport_stale", "交换请求时间与本平台相差过大（超过 5 分钟）")
-    if not verify_signature(certificate, signature, _signed_text(at, me, body)):
+    if not verify_signature(certificate, signature, text(at, me, subject)):
         raise TransportRefused("exchange.transport_signature_invalid", "交换请求签名无效")
     return sender

@@ -170,3 +170,54 @@ def test_a_batch_of_receipts_is_applied_to_our_deliveries(client, world, sent):
     events = [(e.kind, e.note) for e in delivery.events.order_by("at", "pk")]
     assert events == [("sent_remote", ""), ("delivered", "已送达测试省平台"),
                       ("signed", "测试省平台 吴海燕，收文号 乙收〔2026〕7号")]
+
+
+def receipt_from(key, about: str, *events) -> bytes:
+    from ..envelope import seal_envelope
+
+    return seal_envelope(key, kind="receipt", to_instance="city-test", sender_unit={}, recipients=[], files=[],
+                         document={"receipts": [{"about": about, "events": [
+                             {"unit": REMOTE_CODE, "event": e, "note": "伪造"} for e in events]}]})[1]
+
+
+def test_receipts_count_only_from_the_instance_the_document_went_to(client, world, sent):
+    from .support import post
+
+    delivery, row = sent  # went to province-test
+    assert post(client, receipt_from(world.behind_key, row.envelope_id, "signed"), world.neighbour_key).status_code \
+        == 200
+    delivery.refresh_from_db()
+    assert delivery.status == "pending" and [e.kind for e in delivery.events.all()] == ["sent_remote"]
+    assert AuditRecord.objects.filter(action="exchange.receipt_refused").count() == 1
+    # and an answer to a 撤回 nobody asked for changes nothing either
+    post(client, receipt_from(world.neighbour_key, row.envelope_id, "recalled"), world.neighbour_key)
+    delivery.refresh_from_db()
+    assert delivery.status == "pending"
+
+
+def test_a_worker_whose_lease_ran_out_does_not_overwrite_what_another_recorded(sent):
+    _, row = sent
+    [mine] = outbox.claim(10)
+    mine = outbox.take(mine)
+    # meanwhile the lease ran out and another worker sent it
+    Envelope.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    [theirs] = outbox.claim(10)
+    outbox._mine(outbox.take(theirs)).update(status="sent")
+    outbox._failed(mine, "HTTP 502", permanent=True)  # the first worker's late answer
+    row.refresh_from_db()
+    assert row.status == "sent" and sent[0].status == "pending"
+    sent[0].refresh_from_db()
+    assert sent[0].status == "pending"  # not turned into a 退文
+
+
+def test_nobody_is_added_to_a_unit_of_another_platform(world):
+    from zhengtong.accounts.models import AdminRole
+    from zhengtong.accounts.tests.factories import AdminRoleGrantFactory, UserFactory
+    from zhengtong.core.errors import ServiceError
+    from zhengtong.org import services as org
+
+    admin = AdminRoleGrantFactory(role=AdminRole.SYSTEM, user=UserFactory(username="sys1", otp_exempt=True)).user
+    with pytest.raises(ServiceError) as refused:
+        org.create_person(admin, Unit.objects.get(credit_code=REMOTE_CODE), name="张三", username="zhangsan",
+                          duty="doc_clerk")
+    assert refused.value.code == "org.remote_unit"

@@ -191,3 +191,80 @@ def test_receipts_of_many_documents_travel_back_in_one_envelope(client, world):
     with row.file.open("rb") as handle:
         document = open_envelope(handle.read(), {"city-test": directory.local_key().certificate}).manifest["document"]
     assert [b["about"] for b in document["receipts"]] == abouts and row.summary == "回执 3 条（3 件公文）"
+
+
+def test_an_instance_cannot_send_in_the_name_of_another_instances_unit(client, world):
+    """The county behind the province claims the province's unit as its sender: refused for good, audited, and
+    the unit stays the province's (routing to it unchanged)."""
+    _, body = document_envelope(world.behind_key)  # sender_unit = the province's 乙县人民政府办公室
+    response = post(client, body, world.neighbour_key)
+    assert (response.status_code, response.json()["code"]) == (400, "exchange.unit_not_theirs")
+    from ..models import RemoteUnit
+
+    assert RemoteUnit.objects.get(unit__credit_code=REMOTE_UNIT["code"]).instance == world.neighbour
+    assert not Delivery.objects.exists() and not Envelope.objects.exists()
+    assert AuditRecord.objects.filter(action="exchange.envelope_refused",
+                                      detail__code="exchange.unit_not_theirs").exists()
+
+
+def stored_files() -> list[str]:
+    from django.conf import settings
+
+    root = settings.MEDIA_ROOT
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+@pytest.mark.parametrize("what, change", [
+    ("copies", {"recipients": [{"code": LOCAL_CODE, "copies": "x"}]}),
+    ("recipient shape", {"recipients": [LOCAL_CODE]}),
+    ("same recipient twice", {"recipients": [{"code": LOCAL_CODE}, {"code": LOCAL_CODE}]}),
+    ("date", {"document": {"title": "关于检查的通知", "doc_kind": "通知", "issued_date": "yesterday"}}),
+    ("number type", {"document": {"title": "关于检查的通知", "doc_kind": "通知", "doc_number": 5}}),
+    ("file name", {"files": [("../../x.pdf", "sealed_pdf", PDF)]}),
+    ("file role", {"files": [("x.pdf", "script", PDF)]}),
+    ("envelope id", {"envelope_id": "x" * 65}),
+])
+def test_a_malformed_manifest_is_refused_for_good_and_leaves_no_file(client, world, what, change):
+    values = dict(kind="document", to_instance="city-test", sender_unit=REMOTE_UNIT,
+                  recipients=[{"code": LOCAL_CODE}], document={"title": "关于检查的通知", "doc_kind": "通知"},
+                  files=[("a.pdf", "sealed_pdf", PDF)])
+    values.update(change)
+    before = stored_files()
+    _, body = seal_envelope(world.neighbour_key, **values)
+    response = post(client, body, world.neighbour_key)
+    assert (response.status_code, response.json()["code"]) == (400, "exchange.envelope_malformed"), what
+    assert stored_files() == before and not Envelope.objects.exists()
+
+
+def test_a_request_that_overtook_its_document_is_answered_later(client, world):
+    envelope_id, body = document_envelope(world.neighbour_key)
+    _, request = outbox_request(world, envelope_id, "recall")
+    early = post(client, request, world.neighbour_key)
+    assert (early.status_code, early.json()["code"]) == (409, "exchange.about_unknown")  # not permanent: retried
+    assert not Envelope.objects.exists()
+    post(client, body, world.neighbour_key)
+    assert post(client, request, world.neighbour_key).status_code == 200
+    assert Delivery.objects.get().status == "recalled"
+
+
+def test_another_envelope_under_a_known_id_is_a_conflict(client, world):
+    envelope_id, body = document_envelope(world.neighbour_key)
+    post(client, body, world.neighbour_key)
+    _, other = document_envelope(world.neighbour_key, envelope_id=envelope_id,
+                                 recipients=[{"code": LOCAL_CODE, "kind": "copy"}])
+    response = post(client, other, world.neighbour_key)
+    assert (response.status_code, response.json()["code"]) == (409, "exchange.envelope_id_conflict")
+    assert Delivery.objects.count() == 1
+
+
+def test_a_body_is_not_read_without_the_neighbours_signature_over_its_length(client, world):
+    from .. import transport
+
+    _, body = document_envelope(world.neighbour_key)
+    headers = transport.sign_request(world.neighbour_key, "city-test", body)
+    forged = transport.sign_request(world.neighbour_key, "city-test", body[:-1])  # signed for another length
+    headers[transport.H_PRESIGNATURE] = forged[transport.H_PRESIGNATURE]
+    content_type = headers.pop("Content-Type")
+    response = client.post("/federation/v1/envelopes", data=body, content_type=content_type, headers=headers)
+    assert (response.status_code, response.json()["code"]) == (401, "exchange.transport_signature_invalid")
+    assert AuditRecord.objects.get(action="exchange.envelope_refused").detail["size"] == len(body)
