@@ -164,9 +164,9 @@ def render(r: dict, db: str) -> str:
     ])
 
 
-def write(text: str, vendor: str) -> None:
-    """The block of this database between <!-- exchange:<vendor>:begin/end --> (one per backend)."""
-    begin, end = f"<!-- exchange:{vendor}:begin -->", f"<!-- exchange:{vendor}:end -->"
+def write(text: str, vendor: str, section: str = "exchange") -> None:
+    """The block of this database between <!-- <section>:<vendor>:begin/end --> (one per backend)."""
+    begin, end = f"<!-- {section}:{vendor}:begin -->", f"<!-- {section}:{vendor}:end -->"
     doc = DOC.read_text()
     if begin in doc:
         head, rest = doc.split(begin, 1)

@@ -39,7 +39,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-DOC = REPO / "docs" / "PERFORMANCE.md"
 TARGET = 50.0
 TITLE = "甲县人民政府办公室关于报送年度统计资料的通知"
 
@@ -321,22 +320,12 @@ def render(r: dict, crypto: dict, sink_floor: dict) -> str:
         f"Checked: the receiver holds {r['received']['deliveries']:,} deliveries of {r['received']['documents']:,} "
         "distinct documents, no envelope pending or dead. The receiver's web workers do the most work per envelope "
         "(two signature checks, two SHA-256 passes, the envelope and the PDF written to disk, the mirror document, "
-        "its search entry, the delivery, the 送达 receipt queued — the worker seals queued receipts in batches); the sender reads, signs and posts. "
+        "its search entry, the delivery, the 送达 receipt queued — the worker seals queued receipts in batches); the "
+        "sender reads, signs and posts. "
         "国密: the instances sign with ECDSA P-256 (`federation.identity`; Ed25519 as an option). SM2 is not "
         "possible with the installed libraries — `cryptography` has no SM2 curve and tongsuopy is not a dependency "
         "(docs/seal-notes.md) — so there is no SM2 figure.",
     ])
-
-
-def write(text: str, vendor: str) -> None:
-    begin, end = f"<!-- federation:{vendor}:begin -->", f"<!-- federation:{vendor}:end -->"
-    doc = DOC.read_text()
-    if begin in doc:
-        head, rest = doc.split(begin, 1)
-        doc = head + begin + "\n" + text + "\n" + end + rest.split(end, 1)[1]
-    else:
-        doc = doc.rstrip() + f"\n\n{begin}\n{text}\n{end}\n"
-    DOC.write_text(doc)
 
 
 def main() -> int:
@@ -355,7 +344,10 @@ def main() -> int:
     text = render(result, crypto, sink_floor)
     print(text)
     if not args.no_write:
-        write(text, "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite")
+        from exchange_bench import write  # the same block writer, under the "federation" markers
+
+        write(text, "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite",
+              "federation")
     return 0
 
 
