@@ -46,9 +46,10 @@ VARIABLES: list[Variable] = [
              "e.g. 签收 within `EXCHANGE_SIGN_LIMIT_HOURS`."),
     Variable("EXCHANGE_SIGN_LIMIT_HOURS", "4", "Working hours within which a received document should be signed for "
              "(签收); later ones count as overdue in the exchange statistics (收发统计)."),
-    Variable("EXCHANGE_MAX_ATTEMPTS", "12", "Attempts to deliver an envelope to a neighbour instance before it is "
-             "dead-lettered (backoff doubles from `EXCHANGE_RETRY_BASE_SECONDS`, at most an hour apart); a document "
-             "that cannot be delivered comes back to its sender as 退文 with the reason."),
+    Variable("EXCHANGE_MAX_ATTEMPTS", "60", "Attempts to deliver an envelope to a neighbour instance before it is "
+             "dead-lettered (backoff doubles from `EXCHANGE_RETRY_BASE_SECONDS`, at most an hour apart: 60 is about "
+             "two days, so a weekend outage of a peer does not send documents back); a document that cannot be "
+             "delivered comes back to its sender as 退文 with the reason."),
     Variable("EXCHANGE_RETRY_BASE_SECONDS", "5", "First retry delay of the exchange outbox, in seconds."),
     Variable("ATTACHMENT_MAX_MB", "100", "Largest attachment of a 公文 in MB (pdf, ofd, docx, xlsx, wps, images)."),
     Variable("FONT_DIR", "", "Directory of the fonts for GB/T 9704 PDFs (仿宋, 小标宋, 黑体, 楷体 as TrueType). Empty: "

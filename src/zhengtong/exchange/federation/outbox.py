@@ -40,7 +40,7 @@ PERMANENT = {"exchange.envelope_malformed", "exchange.unknown_sender", "exchange
 
 
 def max_attempts() -> int:
-    return int(getattr(settings, "EXCHANGE_MAX_ATTEMPTS", 12))
+    return int(getattr(settings, "EXCHANGE_MAX_ATTEMPTS", 60))
 
 
 def backoff(attempts: int) -> timedelta:
