@@ -317,7 +317,7 @@ def resend_delivery(actor, delivery_id) -> Delivery:
                                       resend_of=old, forwarded_from=old.forwarded_from)  # a forward stays one
         set_dispatch_withdrawn(old.dispatch, False)
         _event(old, Kind.RESENT, identity, now, "已重新发送")
-        remote = bool(messages.send_document(old.document, [new])) if messages.remote_unit_ids([new.unit_id]) else False
+        remote = bool(messages.send_document(old.document, [new]))  # [] for a unit of this instance
         _event(new, Kind.SENT_REMOTE if remote else Kind.DELIVERED, identity, now, "重发")
         record("exchange.resent", obj=old.document, user=actor, identity=identity, unit=identity.unit,
                detail={"delivery": old.pk, "new_delivery": new.pk, "unit": old.unit_id})
@@ -371,11 +371,12 @@ def _by_sent_envelope(deliveries) -> list[tuple]:
     """Deliveries to other instances' units, grouped by the envelope that carried them there."""
     from .federation.models import Envelope
 
+    by_id = {d.pk: d for d in deliveries}
+    links = (Envelope.deliveries.through.objects.filter(delivery_id__in=by_id, envelope__direction="out",
+                                                          envelope__kind="document").select_related("envelope"))
     groups: dict = {}
-    rows = Envelope.objects.filter(direction="out", kind="document", deliveries__in=deliveries).distinct()
-    for sent in rows:
-        ids = set(sent.deliveries.values_list("pk", flat=True))
-        groups[sent] = [d for d in deliveries if d.pk in ids]
+    for link in links:  # one query for all of them
+        groups.setdefault(link.envelope, []).append(by_id[link.delivery_id])
     return list(groups.items())
 
 

@@ -13,6 +13,7 @@ security event and logged at ERROR (the operators' alert).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import datetime
 
@@ -92,17 +93,17 @@ def _remove(names: list[str]) -> None:
 
 
 def _store_and_act(me, peer: RemoteInstance, opened: Opened, body: bytes, saved: list[str]) -> dict:
-    manifest = opened.manifest
+    manifest, sha256 = opened.manifest, hashlib.sha256(body).hexdigest()
     stored = Envelope.objects.filter(direction=Envelope.Direction.IN, envelope_id=opened.envelope_id).first()
     if stored is not None:
-        if stored.sha256 != _sha256(body) or stored.origin_instance != manifest["sender_instance"]:
+        if stored.sha256 != sha256 or stored.origin_instance != manifest["sender_instance"]:
             # another envelope under a known id (a relay on the way cannot pre-empt the real one unnoticed)
             raise ServiceError("exchange.envelope_id_conflict", "交换包编号已被另一个交换包使用", status=409)
         return {"envelope_id": opened.envelope_id, "status": "duplicate"}
     row = Envelope(envelope_id=opened.envelope_id, direction=Envelope.Direction.IN, kind=manifest["kind"],
                    status=Envelope.Status.ACCEPTED, origin_instance=manifest["sender_instance"],
                    to_instance=manifest["to_instance"], peer=peer, size=len(body), done_at=timezone.now(),
-                   sha256=_sha256(body), summary=_summary(manifest))
+                   sha256=sha256, summary=_summary(manifest))
     row.file.save(f"{opened.envelope_id}.zte", ContentFile(body), save=False)
     saved.append(row.file.name)
     row.save()
@@ -118,12 +119,6 @@ def _store_and_act(me, peer: RemoteInstance, opened: Opened, body: bytes, saved:
     else:
         {"receipt": _receipt, "request": _request}[row.kind](row, opened)
     return {"envelope_id": opened.envelope_id, "status": "accepted"}
-
-
-def _sha256(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
 
 
 def _summary(manifest: dict) -> str:

@@ -22,7 +22,8 @@ def send_document(document, deliveries) -> list[Envelope]:
     remote = directory.remote_units(d.unit_id for d in deliveries)
     by_instance: dict[int, list] = defaultdict(list)
     for delivery in deliveries:
-        by_instance[remote[delivery.unit_id].instance_id].append(delivery)
+        if delivery.unit_id in remote:  # deliveries to this instance's own units need no envelope
+            by_instance[remote[delivery.unit_id].instance_id].append(delivery)
     if not by_instance:
         return []
     files = _files(document)

@@ -31,11 +31,12 @@ def overview() -> dict:
     dead = dict(Envelope.objects.filter(direction=Envelope.Direction.OUT, status=Envelope.Status.DEAD)
                 .values_list("peer").annotate(n=Count("pk")))
     peers = []
-    for peer in RemoteInstance.objects.select_related("via").order_by("level", "instance_id"):
+    for peer in (RemoteInstance.objects.select_related("via").annotate(unit_count=Count("units"))
+                 .order_by("level", "instance_id")):
         queue = queues.get(peer.pk, {})
         label, badge = health(peer, queue.get("n", 0), queue.get("oldest")) if peer.base_url else ("经转", "")
         peers.append({"peer": peer, "queued": queue.get("n", 0), "oldest": queue.get("oldest"),
-                      "dead": dead.get(peer.pk, 0), "health": label, "badge": badge, "units": peer.units.count()})
+                      "dead": dead.get(peer.pk, 0), "health": label, "badge": badge, "units": peer.unit_count})
     now = timezone.now()
     return {
         "me": LocalInstance.objects.first(), "peers": peers,

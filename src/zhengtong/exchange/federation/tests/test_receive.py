@@ -224,7 +224,8 @@ def stored_files() -> list[str]:
     ("file role", {"files": [("x.pdf", "script", PDF)]}),
     ("envelope id", {"envelope_id": "x" * 65}),
 ])
-def test_a_malformed_manifest_is_refused_for_good_and_leaves_no_file(client, world, what, change):
+def test_a_malformed_manifest_is_refused_for_good_and_leaves_no_file(client, world, what, change, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path  # this test's own folder: parallel tests write files too
     values = dict(kind="document", to_instance="city-test", sender_unit=REMOTE_UNIT,
                   recipients=[{"code": LOCAL_CODE}], document={"title": "关于检查的通知", "doc_kind": "通知"},
                   files=[("a.pdf", "sealed_pdf", PDF)])
