@@ -39,7 +39,7 @@ bench: $(STAMP) $(FONTS)
 	$(PY) bench/pdf_bench.py
 	$(PY) bench/seal_bench.py
 	$(PY) bench/exchange_bench.py
-	$(PY) bench/federation_bench.py   # two instances, 600 envelopes of 1 MB
+	$(PY) bench/federation_bench.py   # two instances, 1,000 envelopes of 1 MB
 	$(PY) bench/search_bench.py --backend sqlite   # PostgreSQL 1M: bench/search_bench.py --backend postgresql
 
 screenshots: $(STAMP) $(FONTS)

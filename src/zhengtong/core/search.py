@@ -120,14 +120,19 @@ def readers_text(keys) -> str:
 
 
 def index(kind: str, object_id: int, *, unit_id: int | None, title: str, number: str = "", body: str = "",
-          attachments: str = "", created_at: datetime | None = None, readers=()) -> None:
+          attachments: str = "", created_at: datetime | None = None, readers=(), new: bool = False) -> None:
+    """Index (or re-index) one object in the caller's transaction. `new`: the object was created in this
+    transaction, so it has no entry yet (an insert, no look-up)."""
     from zhengtong.core.models import SearchEntry
 
     values = dict(entry_fields(title=title, number=number, body=body, attachments=attachments), unit_id=unit_id,
                   created_at=created_at, readers=readers_text(readers))
-    entry, _ = SearchEntry.objects.update_or_create(kind=kind, object_id=object_id, defaults=values)
+    if new:
+        entry = SearchEntry.objects.create(kind=kind, object_id=object_id, **values)
+    else:
+        entry, _ = SearchEntry.objects.update_or_create(kind=kind, object_id=object_id, defaults=values)
     if connection.vendor == "sqlite":
-        _fts_replace([(entry.pk, values)])
+        _fts_replace([(entry.pk, values)], new=new)
 
 
 def set_readers(kind: str, object_id: int, readers) -> None:
@@ -144,10 +149,11 @@ def set_readers(kind: str, object_id: int, readers) -> None:
             cursor.execute("UPDATE core_search_fts SET readers = %s WHERE rowid = %s", [text, entry.pk])
 
 
-def _fts_replace(entries) -> None:
+def _fts_replace(entries, *, new: bool = False) -> None:
     """SQLite: (re)write the FTS5 rows of (entry id, columns) pairs; rowid is the entry's id."""
     with connection.cursor() as cursor:
-        cursor.executemany("DELETE FROM core_search_fts WHERE rowid = %s", [(pk,) for pk, _ in entries])
+        if not new:
+            cursor.executemany("DELETE FROM core_search_fts WHERE rowid = %s", [(pk,) for pk, _ in entries])
         cursor.executemany("INSERT INTO core_search_fts (rowid, title, number, body, attachments, readers) "
                            "VALUES (%s, %s, %s, %s, %s, %s)",
                            [(pk, v["title_tokens"], v["number_tokens"], v["body_tokens"], v["attachment_tokens"],

@@ -31,13 +31,14 @@ NOT_PENDING = {
 }
 
 
-def on_dispatch_recorded(sender, document, dispatches, actor, **kwargs) -> list[Delivery]:
-    """核发 (documents.services.outgoing, inside its transaction): one delivery per recipient unit, in its 交换箱."""
+def on_dispatch_recorded(sender, document, dispatches, actor, all_local: bool = False, **kwargs) -> list[Delivery]:
+    """核发 (documents.services.outgoing, inside its transaction): one delivery per recipient unit, in its 交换箱.
+    `all_local`: the caller knows every recipient is this instance's own (a document arriving from another)."""
     now = timezone.now()
     deliveries = Delivery.objects.bulk_create([
         Delivery(dispatch=d, document=document, sender_unit_id=document.unit_id, unit_id=d.unit_id, kind=d.kind,
                  copies=d.copies, print_limit=d.print_limit, delivered_at=now) for d in dispatches])
-    remote = messages.remote_unit_ids(d.unit_id for d in dispatches)
+    remote = set() if all_local else messages.remote_unit_ids(d.unit_id for d in dispatches)
     DeliveryEvent.objects.bulk_create([DeliveryEvent(delivery=x, kind=Kind.SENT_REMOTE if x.unit_id in remote
                                                      else Kind.DELIVERED, at=now, identity_id=d.dispatched_by_id)
                                        for x, d in zip(deliveries, dispatches, strict=True)])
@@ -382,14 +383,18 @@ def _by_sent_envelope(deliveries) -> list[tuple]:
 
 # --- receipts and requests from other instances (federation.inbox, inside its transaction) -----------------
 
+def apply_remote_arrivals(arrivals, *, instance_name: str) -> None:
+    """送达 receipts from another instance, (delivery, when) pairs, in one insert: the routine receipt changes no
+    status, so its DeliveryEvent is the whole record (the receiving instance audits the arrival)."""
+    DeliveryEvent.objects.bulk_create([DeliveryEvent(delivery=delivery, kind=Kind.DELIVERED, at=at,
+                                                     note=f"已送达{instance_name}"[:200]) for delivery, at in arrivals])
+
+
 def apply_remote_receipt(delivery, *, event: str, at, by: str, note: str, instance_name: str) -> None:
-    """What happened to our delivery at another instance: 送达, 签收, 退文, 撤回 (or a 撤回 that lost to 签收)."""
+    """What happened to our delivery at another instance: 签收, 退文, 撤回 (or a 撤回 that lost to 签收); 送达 is
+    apply_remote_arrivals."""
     delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
     who = f"{instance_name} {by}".strip()
-    if event == "delivered":
-        # the routine receipt: its DeliveryEvent is the record (the receiving instance audits the arrival)
-        _event(delivery, Kind.DELIVERED, None, at, f"已送达{instance_name}")
-        return
     if event == "signed" and delivery.status == Status.PENDING:
         delivery.status, delivery.signed_at = Status.SIGNED, at
         delivery.opened_at = delivery.opened_at or at

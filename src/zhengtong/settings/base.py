@@ -108,6 +108,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "zhengtong.sqlite3",
+            "CONN_MAX_AGE": 60,  # kept between requests: no reconnect, PRAGMAs and function registration each time
             "OPTIONS": {
                 # IMMEDIATE: a writing transaction takes the lock at BEGIN, so the audit hash chain
                 # and gapless counters never race; WAL lets readers go on meanwhile.

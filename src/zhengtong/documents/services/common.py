@@ -89,9 +89,9 @@ def not_found() -> NotFound:
     return NotFound("document.not_found", "公文不存在或您无权查看")
 
 
-def reindex(document: Document) -> None:
+def reindex(document: Document, *, new: bool = False) -> None:
     """Title, number, body and attachment text, and who may read it, go to the full-text index in the caller's
-    transaction."""
+    transaction. `new`: the document was created in this transaction (not indexed yet)."""
     from zhengtong.core import search
 
     from ..selectors import reader_keys
@@ -101,7 +101,7 @@ def reindex(document: Document) -> None:
                  number=" ".join(n for n in (document.doc_number, document.receipt_number, document.source_number)
                                  if n),
                  body=document.body_text, attachments=attachments, created_at=document.created_at,
-                 readers=reader_keys(document))
+                 readers=reader_keys(document), new=new)
 
 
 def refresh_readers(documents) -> None:

@@ -155,7 +155,8 @@ def mirror_unit(instance: RemoteInstance, entry: dict, *, move: bool = True) -> 
     from zhengtong.org.models import Duty, Identity, Person, Region, Unit
 
     region_entry = entry["region"]
-    unit = Unit.objects.filter(credit_code=entry["code"]).select_related("region", "remote__instance").first()
+    unit = Unit.objects.filter(credit_code=entry["code"]).select_related("region", "remote__instance",
+                                                                                 "remote__agent").first()
     existing = getattr(unit, "remote", None) if unit else None
     if unit is not None and existing is None:
         raise ServiceError("exchange.unit_conflict", f"单位“{unit.name}”是本平台的单位，不能登记为外平台单位")

@@ -135,6 +135,19 @@ def open_envelope(data: bytes, trusted: dict, *, now: datetime | None = None) ->
     return Opened(manifest=manifest, files=files)
 
 
+def head(data: bytes) -> bytes:
+    """An envelope without its files' bytes (magic, manifest, signature): what the receiver keeps of a document it
+    stores the files of as the mirror's own — their hashes are in the signed manifest, and `reassemble` rebuilds the
+    envelope byte for byte. For envelopes already checked by `open_envelope`."""
+    at = len(MAGIC) + 4 + struct.unpack(">I", data[len(MAGIC):len(MAGIC) + 4])[0]
+    return data[:at + 4 + struct.unpack(">I", data[at:at + 4])[0]]
+
+
+def reassemble(head_bytes: bytes, files: list[bytes]) -> bytes:
+    """The envelope from its head and its files' bytes in manifest order."""
+    return head_bytes + b"".join(struct.pack(">Q", len(blob)) + blob for blob in files)
+
+
 def read_manifest(data: bytes) -> dict:
     """The manifest of an envelope this instance already checked and stored (no verification: for bookkeeping)."""
     size = struct.unpack(">I", data[len(MAGIC):len(MAGIC) + 4])[0]

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -25,9 +27,10 @@ from zhengtong.audit.services import record, security_event
 from zhengtong.core.errors import ServiceError
 
 from . import directory, messages, outbox, transport
-from .envelope import EnvelopeRefused, Opened, open_envelope
+from .envelope import EnvelopeRefused, Opened, open_envelope, read_manifest, reassemble
+from .envelope import head as envelope_head
 from .manifest import check as check_manifest
-from .models import Envelope, RemoteInstance
+from .models import Envelope, LocalInstance, RemoteInstance
 
 logger = logging.getLogger(__name__)
 
@@ -40,40 +43,65 @@ def _refused(exc: ServiceError, headers, ip: str, size: int) -> ServiceError:
     return exc
 
 
-def require_neighbour(headers, *, ip: str = "", size: int = 0) -> None:
+@dataclass
+class Known:
+    """This instance and the enabled instances of the directory, loaded once per request."""
+    me: LocalInstance
+    instances: list[RemoteInstance]
+
+    @classmethod
+    def load(cls) -> Known:
+        return cls(directory.local(), list(RemoteInstance.objects.filter(enabled=True)))
+
+    def certificates(self, *, neighbours_only: bool = False) -> dict:
+        return {r.instance_id: directory.certificate(r.certificate_pem) for r in self.instances
+                if r.base_url or not neighbours_only}
+
+    def get(self, instance_id: str) -> RemoteInstance | None:
+        return next((r for r in self.instances if r.instance_id == instance_id), None)
+
+
+def require_neighbour(headers, *, ip: str = "", size: int = 0) -> Known:
     """Before the body is read: a neighbour of ours signed this request's time, our id and the body's length (the
     full signature over the body is checked once it is read) — a stranger cannot make us read 512 MB."""
-    me = directory.local()
-    neighbours = {r.instance_id: directory.certificate(r.certificate_pem)
-                  for r in RemoteInstance.objects.filter(enabled=True).exclude(base_url="")}
+    known = Known.load()
     try:
-        transport.verify_preamble(headers, size, me=me.instance_id, neighbours=neighbours)
+        transport.verify_preamble(headers, size, me=known.me.instance_id,
+                                  neighbours=known.certificates(neighbours_only=True))
     except transport.TransportRefused as exc:
         raise _refused(exc, headers, ip, size) from None
+    return known
 
 
-def receive(headers, body: bytes, *, ip: str = "") -> dict:
-    me = directory.local()
-    known = list(RemoteInstance.objects.filter(enabled=True))
-    neighbours = {r.instance_id: directory.certificate(r.certificate_pem) for r in known if r.base_url}
-    trusted = {r.instance_id: directory.certificate(r.certificate_pem) for r in known}
+def receive(headers, body: bytes, *, ip: str = "", known: Known | None = None) -> dict:
+    known = known or Known.load()
+    sha256 = hashlib.sha256(body).hexdigest()  # once: the transport signature covers it and the row keeps it
     try:
-        peer_id = transport.verify_request(headers, body, me=me.instance_id, neighbours=neighbours)
-        opened = open_envelope(body, trusted)
+        peer_id = transport.verify_request(headers, sha256, me=known.me.instance_id,
+                                           neighbours=known.certificates(neighbours_only=True))
+        opened = open_envelope(body, known.certificates())
         check_manifest(opened.manifest)
     except (transport.TransportRefused, EnvelopeRefused) as exc:
         raise _refused(exc, headers, ip, len(body)) from None
-    peer = next(r for r in known if r.instance_id == peer_id)
-    saved: list[str] = []  # files written in the transaction: removed again if it rolls back
+    saved: list[str] = []  # files written for this arrival: removed again if it is not stored
     try:
+        # the files first, outside the transaction: on SQLite it holds the database's write lock
+        staged = _stage(known, opened, body, saved)
         with transaction.atomic():
-            return _store_and_act(me, peer, opened, body, saved)
+            result = _store_and_act(known, known.get(peer_id), opened, body, sha256, staged)
+        _remove([name for name in staged.files.values() if name not in staged.used])  # e.g. a refused document's
+        return result
     except IntegrityError:
         _remove(saved)
-        # the same envelope arrived twice at once: the other request stored it
-        if Envelope.objects.filter(direction=Envelope.Direction.IN, envelope_id=opened.envelope_id).exists():
-            return {"envelope_id": opened.envelope_id, "status": "duplicate"}
-        raise
+        stored = Envelope.objects.filter(direction=Envelope.Direction.IN, envelope_id=opened.envelope_id).first()
+        if stored is None:
+            raise
+        if stored.sha256 != sha256 or stored.origin_instance != opened.manifest["sender_instance"]:
+            # another envelope under a known id (a relay on the way cannot pre-empt the real one unnoticed)
+            conflict = ServiceError("exchange.envelope_id_conflict", "交换包编号已被另一个交换包使用", status=409)
+            raise _refused(conflict, headers, ip, len(body)) from None
+        # a repeat (a retry whose answer was lost, or the same envelope twice at once): stored once, nothing new
+        return {"envelope_id": opened.envelope_id, "status": "duplicate"}
     except ServiceError as exc:
         _remove(saved)
         if exc.code in outbox.PERMANENT:  # refused for good (the sender dead-letters it): an alert, audited
@@ -86,36 +114,81 @@ def receive(headers, body: bytes, *, ip: str = "") -> dict:
 
 
 def _remove(names: list[str]) -> None:
-    from django.core.files.storage import default_storage
-
     for name in names:
         default_storage.delete(name)
 
 
-def _store_and_act(me, peer: RemoteInstance, opened: Opened, body: bytes, saved: list[str]) -> dict:
-    manifest, sha256 = opened.manifest, hashlib.sha256(body).hexdigest()
-    stored = Envelope.objects.filter(direction=Envelope.Direction.IN, envelope_id=opened.envelope_id).first()
-    if stored is not None:
-        if stored.sha256 != sha256 or stored.origin_instance != manifest["sender_instance"]:
-            # another envelope under a known id (a relay on the way cannot pre-empt the real one unnoticed)
-            raise ServiceError("exchange.envelope_id_conflict", "交换包编号已被另一个交换包使用", status=409)
-        return {"envelope_id": opened.envelope_id, "status": "duplicate"}
+@dataclass
+class Staged:
+    """Files of an arrival written before its transaction: the envelope (or its head) and a document's files."""
+    envelope: str
+    files: dict[str, str]  # name in the envelope → stored name
+    used: set[str] = field(default_factory=set)
+
+    def take(self, name: str) -> str:
+        self.used.add(self.files[name])
+        return self.files[name]
+
+
+def _stage(known: Known, opened: Opened, body: bytes, saved: list[str]) -> Staged:
+    """A document for us keeps the envelope's head (manifest and signature) and its files as the mirror's own files
+    (envelope.reassemble rebuilds the envelope, `stored_envelope`), so 1 MB is not written twice; anything else
+    keeps the envelope as it came (a relay sends these bytes on)."""
+    from zhengtong.documents.models import Attachment, Document
+
+    def write(model_field, name: str, data: bytes) -> str:
+        stored = default_storage.save(model_field.generate_filename(None, name), ContentFile(data),
+                                      max_length=model_field.max_length)
+        saved.append(stored)
+        return stored
+
+    manifest = opened.manifest
+    mine = manifest["kind"] == "document" and manifest["to_instance"] == known.me.instance_id
+    staged = Staged(write(Envelope._meta.get_field("file"), f"{opened.envelope_id}.zte",
+                          envelope_head(body) if mine else body), {})
+    if mine:
+        for name, entry in zip(opened.files, manifest["files"], strict=True):
+            target = Document._meta.get_field("sealed_pdf") if entry["role"] == "sealed_pdf" else \
+                Attachment._meta.get_field("file")
+            staged.files[name] = write(target, name, opened.files[name])
+    return staged
+
+
+def stored_envelope(row: Envelope) -> bytes:
+    """The envelope as it arrived, byte for byte (its SHA-256 is row.sha256): a document's from the stored head and
+    the mirror's files, anything else as stored. (A document refused under R1.8 keeps its head only.)"""
+    with row.file.open("rb") as handle:
+        data = handle.read()
+    if row.kind != Envelope.Kind.DOCUMENT or row.document is None or len(data) == row.size:
+        return data
+    files = {a.filename: a.file for a in row.document.attachments.all()}
+    blobs = []
+    for entry in read_manifest(data)["files"]:
+        stored = row.document.sealed_pdf if entry["role"] == "sealed_pdf" else files[entry["name"][:255]]
+        with stored.open("rb") as handle:
+            blobs.append(handle.read())
+    return reassemble(data, blobs)
+
+
+def _store_and_act(known: Known, peer: RemoteInstance, opened: Opened, body: bytes, sha256: str,
+                   staged: Staged) -> dict:
+    manifest = opened.manifest
+    # stored by its id: a repeat fails this insert (envelope_once) and is answered in receive()
     row = Envelope(envelope_id=opened.envelope_id, direction=Envelope.Direction.IN, kind=manifest["kind"],
                    status=Envelope.Status.ACCEPTED, origin_instance=manifest["sender_instance"],
                    to_instance=manifest["to_instance"], peer=peer, size=len(body), done_at=timezone.now(),
                    sha256=sha256, summary=_summary(manifest))
-    row.file.save(f"{opened.envelope_id}.zte", ContentFile(body), save=False)
-    saved.append(row.file.name)
+    row.file.name = staged.envelope
     row.save()
-    if manifest["to_instance"] != me.instance_id:
-        target = RemoteInstance.objects.filter(instance_id=manifest["to_instance"], enabled=True).first()
+    if manifest["to_instance"] != known.me.instance_id:
+        target = known.get(manifest["to_instance"])
         if target is None:
             raise ServiceError("exchange.no_route", f"没有到“{manifest['to_instance'][:64]}”的交换路由")
         outbox.put(envelope_id=opened.envelope_id, data=body, kind=row.kind, origin=row.origin_instance, to=target,
-                   summary=row.summary, stored_name=row.file.name)
+                   summary=row.summary, stored_name=row.file.name, sha256=sha256)
         return {"envelope_id": opened.envelope_id, "status": "relayed"}
     if row.kind == "document":
-        _document(row, opened, saved)
+        _document(known, row, opened, staged)
     else:
         {"receipt": _receipt, "request": _request}[row.kind](row, opened)
     return {"envelope_id": opened.envelope_id, "status": "accepted"}
@@ -133,7 +206,7 @@ def _summary(manifest: dict) -> str:
 
 # --- a document for our units -------------------------------------------------------------------------------
 
-def _document(row: Envelope, opened: Opened, saved: list[str]) -> None:
+def _document(known: Known, row: Envelope, opened: Opened, staged: Staged) -> None:
     from zhengtong.documents.models import Attachment, Dispatch, Document, Status
     from zhengtong.documents.services.common import reindex
     from zhengtong.exchange.services import on_dispatch_recorded
@@ -146,7 +219,7 @@ def _document(row: Envelope, opened: Opened, saved: list[str]) -> None:
         messages.send_receipt(row, [{"unit": code, "event": "refused", "at": timezone.now().isoformat(),
                                      "by": "", "note": refusal[:200]} for code in codes])
         return
-    origin = RemoteInstance.objects.get(instance_id=manifest["sender_instance"])
+    origin = known.get(manifest["sender_instance"])
     # an instance speaks for its own units only: not for ours, not for another instance's (directory.link moves one)
     sender = directory.mirror_unit(origin, manifest["sender_unit"], move=False)
     local_units = {u.credit_code: u for u in Unit.objects.filter(credit_code__in=codes, remote__isnull=True,
@@ -163,8 +236,7 @@ def _document(row: Envelope, opened: Opened, saved: list[str]) -> None:
                         issued_date=meta.get("issued_date") or None, sealed_sha256=meta.get("sealed_sha256", ""),
                         sealed_at=_when(meta.get("sealed_at")), dispatched_at=now, created_at=now, updated_at=now)
     if pdf:
-        document.sealed_pdf.save(pdf, ContentFile(opened.files[pdf]), save=False)
-        saved.append(document.sealed_pdf.name)
+        document.sealed_pdf.name = staged.take(pdf)
     document.save()
     for order, (name, entry) in enumerate(zip(opened.files, manifest["files"], strict=True)):
         if entry["role"] == "attachment":
@@ -172,19 +244,20 @@ def _document(row: Envelope, opened: Opened, saved: list[str]) -> None:
                                     content_type=entry.get("content_type", "application/octet-stream")[:100],
                                     size=entry["size"], sha256=entry["sha256"], order=order,
                                     uploaded_by=sender.agent)
-            attachment.file.save(name, ContentFile(opened.files[name]), save=False)
-            saved.append(attachment.file.name)
+            attachment.file.name = staged.take(name)
             attachment.save()
     wanted = [r for r in manifest["recipients"] if r["code"] in local_units]
     dispatches = Dispatch.objects.bulk_create([
         Dispatch(document=document, unit=local_units[r["code"]], kind=r.get("kind", "main"),
                  copies=max(int(r.get("copies", 1)), 1), print_limit=max(int(r.get("print_limit", 0)), 0),
                  dispatched_by=sender.agent, dispatched_at=now) for r in wanted])
-    reindex(document)  # after the dispatches: the recipients' 收发员 are among its readers (search, preview)
-    deliveries = on_dispatch_recorded(sender=Document, document=document, dispatches=dispatches, actor=None)
+    reindex(document, new=True)  # after the dispatches: their 收发员 are among its readers (search, preview)
+    deliveries = on_dispatch_recorded(sender=Document, document=document, dispatches=dispatches, actor=None,
+                                      all_local=True)  # local_units are this instance's own
     row.document = document
     row.save(update_fields=["document"])
-    row.deliveries.set(deliveries)
+    Envelope.deliveries.through.objects.bulk_create([Envelope.deliveries.through(envelope=row, delivery=d)
+                                                     for d in deliveries])
     events = [{"unit": r["code"], "event": "delivered", "at": now.isoformat(), "note": ""} for r in wanted]
     events += [{"unit": code, "event": "undeliverable", "at": now.isoformat(), "note": "收文单位不在本平台"}
                for code in codes if code not in local_units]
@@ -222,37 +295,44 @@ def _when(value) -> datetime | None:
 
 def _receipt(row: Envelope, opened: Opened) -> None:
     """Receipts for documents we sent (a batch: {"receipts": [{"about": envelope id, "events": […]}]}), each
-    applied to our delivery to that unit."""
-    from zhengtong.exchange.services import apply_remote_receipt
+    applied to our delivery to that unit — the many 送达 of a batch in one insert."""
+    from zhengtong.exchange.services import apply_remote_arrivals, apply_remote_receipt
 
     meta = opened.manifest["document"]
     batches = meta["receipts"]
     sent = {e.envelope_id: e for e in Envelope.objects.filter(
         direction=Envelope.Direction.OUT, kind=Envelope.Kind.DOCUMENT, origin_instance=directory.local().instance_id,
         envelope_id__in=[str(b.get("about", ""))[:64] for b in batches]).prefetch_related("deliveries__unit")}
-    origin = RemoteInstance.objects.get(instance_id=opened.manifest["sender_instance"])
+    origin = row.peer if row.peer.instance_id == row.origin_instance else RemoteInstance.objects.get(
+        instance_id=row.origin_instance)
+    routes: dict[str, set[str]] = {}
+    arrivals, others = [], []
     for batch in batches:
         envelope = sent.get(batch.get("about"))
         if envelope is None:
             logger.warning("exchange receipt %s for an envelope we did not send: %s", row.envelope_id,
                            batch.get("about"))
             continue
-        route = directory.route_to(envelope.to_instance)
+        if envelope.to_instance not in routes:
+            routes[envelope.to_instance] = directory.route_to(envelope.to_instance)
         deliveries = {d.unit.credit_code: d for d in envelope.deliveries.all()}
         for event in batch.get("events", []):
             # only the instance the document went to answers for its units; a relay on the way may only say it
             # could not pass it on
             if origin.instance_id != envelope.to_instance and not (
-                    event.get("event") == "undeliverable" and origin.instance_id in route):
+                    event.get("event") == "undeliverable" and origin.instance_id in routes[envelope.to_instance]):
                 security_event("exchange.receipt_refused", object_type="federation.envelope", outcome="denied",
                                object_id=row.pk, detail={"from": origin.instance_id, "about": envelope.envelope_id,
                                                          "event": event.get("event")})
                 continue
             delivery = deliveries.get(event.get("unit"))
             if delivery is not None:
-                apply_remote_receipt(delivery, event=event.get("event", ""),
-                                     at=_when(event.get("at")) or timezone.now(), by=str(event.get("by", ""))[:50],
-                                     note=str(event.get("note", ""))[:200], instance_name=origin.name)
+                at = _when(event.get("at")) or timezone.now()
+                (arrivals if event.get("event") == "delivered" else others).append((delivery, at, event))
+    apply_remote_arrivals([(delivery, at) for delivery, at, _ in arrivals], instance_name=origin.name)
+    for delivery, at, event in others:  # after the 送达 they follow
+        apply_remote_receipt(delivery, event=event.get("event", ""), at=at, by=str(event.get("by", ""))[:50],
+                             note=str(event.get("note", ""))[:200], instance_name=origin.name)
 
 
 # --- a request about a document we received ---------------------------------------------------------------------

@@ -50,13 +50,15 @@ def backoff(attempts: int) -> timedelta:
 
 
 def put(*, envelope_id: str, data: bytes, kind: str, origin: str, to: RemoteInstance, document=None,
-        deliveries=(), summary: str = "", stored_name: str = "", kick_worker: bool = True) -> Envelope:
+        deliveries=(), summary: str = "", stored_name: str = "", sha256: str = "",
+        kick_worker: bool = True) -> Envelope:
     """An outbox row for `data`, addressed to instance `to` through its next hop; must run inside the
-    transaction of what caused it. `stored_name`: reuse a file already stored (a relay sends the bytes it got)."""
+    transaction of what caused it. `stored_name`, `sha256`: reuse a file already stored and its digest (a relay
+    sends the bytes it got)."""
     hop = directory.next_hop(to)
     row = Envelope(envelope_id=envelope_id, direction=Envelope.Direction.OUT, kind=kind,
                    status=Envelope.Status.PENDING, origin_instance=origin, to_instance=to.instance_id, peer=hop,
-                   document=document, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                   document=document, size=len(data), sha256=sha256 or hashlib.sha256(data).hexdigest(),
                    summary=summary[:300], next_attempt_at=timezone.now())
     if stored_name:
         row.file.name = stored_name
@@ -104,13 +106,19 @@ def kick_soon() -> None:
 # --- the worker ----------------------------------------------------------------------------------------------
 
 def claim(limit: int) -> list[Envelope]:
+    """Due rows, claimed in one conditional UPDATE: their next attempt moves to a lease end of this claim's own
+    (random microseconds), which tells our rows from any another worker claimed at the same moment. A row
+    claimed by another worker is no longer due, so the UPDATE passes it by."""
     now = timezone.now()
     due = list(Envelope.objects.filter(status=Envelope.Status.PENDING, next_attempt_at__lte=now)
-               .order_by("next_attempt_at", "pk").values_list("pk", "next_attempt_at")[:limit])
-    claimed = [pk for pk, at in due
-               if Envelope.objects.filter(pk=pk, status=Envelope.Status.PENDING, next_attempt_at=at)
-               .update(next_attempt_at=now + LEASE)]
-    return list(Envelope.objects.filter(pk__in=claimed).select_related("peer").order_by("pk"))
+               .order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
+    if not due:
+        return []
+    lease = now + LEASE + timedelta(microseconds=random.randrange(1_000_000))
+    Envelope.objects.filter(pk__in=due, status=Envelope.Status.PENDING, next_attempt_at__lte=now).update(
+        next_attempt_at=lease)
+    return list(Envelope.objects.filter(pk__in=due, status=Envelope.Status.PENDING, next_attempt_at=lease)
+                .select_related("peer").order_by("pk"))
 
 
 RECEIPTS_PER_ENVELOPE = 500
@@ -152,9 +160,13 @@ def pack_receipts(limit: int = 5000) -> int:
 
 
 def take(row: Envelope) -> Envelope | None:
-    """Renew this row's lease just before sending it (a batch may outlast the lease it was claimed with); None if
-    another worker has taken it meanwhile. Every later update is conditional on this lease."""
-    lease = timezone.now() + LEASE
+    """Just before sending a row: its lease, renewed if what is left of it may not cover one send (a batch may
+    outlast the lease it was claimed with); None if another worker has taken it meanwhile. Every later update is
+    conditional on this lease."""
+    now = timezone.now()
+    if row.next_attempt_at - now > timedelta(seconds=CONNECT_TIMEOUT + SEND_TIMEOUT):
+        return row  # the usual case, early in a batch: no write
+    lease = now + LEASE
     if not Envelope.objects.filter(pk=row.pk, status=Envelope.Status.PENDING,
                                    next_attempt_at=row.next_attempt_at).update(next_attempt_at=lease):
         return None
@@ -171,6 +183,7 @@ def deliver_due(limit: int = 200) -> int:
     """Pack pending receipts, then send what is due; returns how many envelopes the neighbours accepted."""
     sent = 0
     connections: dict[int, Connection] = {}
+    key = None
     try:
         while True:
             try:
@@ -186,7 +199,8 @@ def deliver_due(limit: int = 200) -> int:
                     continue  # unreachable in this drain: its rows come due again when their lease ends
                 taken = take(row)
                 if taken is not None:
-                    sent += _send(taken, connection)
+                    key = key or directory.local_key()
+                    sent += _send(taken, connection, key)
     finally:
         for connection in connections.values():
             connection.close()
@@ -223,11 +237,12 @@ class Connection:
             self.http = None
 
 
-def _send(row: Envelope, connection: Connection) -> int:
+def _send(row: Envelope, connection: Connection, key) -> int:
     peer = row.peer
     with row.file.open("rb") as handle:
         data = handle.read()
-    headers = transport.sign_request(directory.local_key(), peer.instance_id, data)
+    # signed with the digest the row keeps; bytes changed on disk would fail the receiver's checks, not pass
+    headers = transport.sign_request(key, peer.instance_id, data, body_sha256=row.sha256)
     try:
         status, answer = connection.post(transport.PATH, data, headers)
     except (OSError, http.client.HTTPException) as exc:

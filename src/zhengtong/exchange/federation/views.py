@@ -24,9 +24,9 @@ def envelopes(request):
     ip = request.META.get("REMOTE_ADDR", "")
     try:
         # before reading a body of up to 512 MB: only a known neighbour may send one (its signature is checked next)
-        inbox.require_neighbour(request.headers, ip=ip, size=length)
+        known = inbox.require_neighbour(request.headers, ip=ip, size=length)
         body = request.read(length)  # not request.body: DATA_UPLOAD_MAX_MEMORY_SIZE is for forms; envelopes are larger
-        result = inbox.receive(request.headers, body, ip=ip)
+        result = inbox.receive(request.headers, body, ip=ip, known=known)
     except ServiceError as exc:
         return JsonResponse(exc.as_dict(), status=exc.status)
     return JsonResponse(result)

@@ -166,8 +166,11 @@ def test_the_local_clerk_reads_and_finds_a_document_from_another_instance(client
     ({"doc_kind": "简报"}, "文种或紧急程度"),
 ])
 def test_r1_8_a_classified_or_malformed_document_is_not_delivered_and_the_origin_is_told(client, world, change,
-                                                                                          expected):
+                                                                                          expected, settings,
+                                                                                          tmp_path):
     from ..envelope import seal_envelope as seal
+
+    settings.MEDIA_ROOT = tmp_path
 
     meta = {"title": "乙县人民政府办公室关于联合开展汛期安全检查的通知", "doc_kind": "通知", "doc_number": "乙府办〔2026〕9号",
             "urgency": "", "classification": "", "body_text": "请做好检查。", **change}
@@ -178,6 +181,10 @@ def test_r1_8_a_classified_or_malformed_document_is_not_delivered_and_the_origin
     assert not Delivery.objects.exists() and not Document.objects.exists()
     [event] = packed_receipt()
     assert event["event"] == "refused" and expected in event["note"]
+    # its content is not kept here: the head of the envelope it came in (manifest, signature) and the receipt
+    [arrived] = Envelope.objects.filter(direction="in")
+    assert arrived.file.size < len(PDF) and stored_files() == sorted(
+        str(e.file.name) for e in Envelope.objects.all())
     if "密级" in expected or "不得" in expected:
         assert AuditRecord.objects.filter(action="document.classified_refused", category="security").exists()
 
@@ -256,6 +263,34 @@ def test_another_envelope_under_a_known_id_is_a_conflict(client, world):
     response = post(client, other, world.neighbour_key)
     assert (response.status_code, response.json()["code"]) == (409, "exchange.envelope_id_conflict")
     assert Delivery.objects.count() == 1
+    assert AuditRecord.objects.filter(action="exchange.envelope_refused",
+                                      detail__code="exchange.envelope_id_conflict").exists()
+
+
+def test_a_document_keeps_the_head_of_its_envelope_and_the_files_rebuild_it(client, world, settings, tmp_path):
+    """The PDF and attachments are stored once, as the mirror's files; the envelope's head (manifest, signature)
+    and those files give back the envelope byte for byte. A repeat leaves no file behind."""
+    from .. import inbox
+
+    settings.MEDIA_ROOT = tmp_path
+    table = b"PK\x03\x04" + bytes(range(256)) * 40
+    _, body = seal_envelope(world.neighbour_key, kind="document", to_instance="city-test", sender_unit=REMOTE_UNIT,
+                            recipients=[{"code": LOCAL_CODE, "kind": "main"}],
+                            document={"title": "乙县人民政府办公室关于联合开展汛期安全检查的通知", "doc_kind": "通知",
+                                      "doc_number": "乙府办〔2026〕9号", "body_text": "请做好检查。"},
+                            files=[("乙府办〔2026〕9号.pdf", "sealed_pdf", PDF), ("检查表.xlsx", "attachment", table)])
+    assert post(client, body, world.neighbour_key).status_code == 200
+    [row] = Envelope.objects.filter(direction="in")
+    mirror = row.document
+    assert row.file.size < 2000 and row.size == len(body)
+    assert inbox.stored_envelope(row) == body
+    [attachment] = mirror.attachments.all()
+    with attachment.file.open("rb") as handle:
+        assert (attachment.filename, handle.read()) == ("检查表.xlsx", table)
+    files = stored_files()
+    assert len(files) == 3  # the head, the sealed PDF, the attachment
+    assert post(client, body, world.neighbour_key).json()["status"] == "duplicate"
+    assert stored_files() == files
 
 
 def test_a_body_is_not_read_without_the_neighbours_signature_over_its_length(client, world):
