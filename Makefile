@@ -11,7 +11,7 @@ PORT ?= 8000
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,gm]'
 	@touch $(STAMP)
 
 FONTS := var/fonts/FandolFang-Regular.ttf
@@ -40,6 +40,7 @@ bench: $(STAMP) $(FONTS)
 	$(PY) bench/seal_bench.py
 	$(PY) bench/exchange_bench.py
 	$(PY) bench/federation_bench.py   # two instances, 1,000 envelopes of 1 MB
+	$(PY) bench/federation_bench.py --algorithm sm2   # the same in 国密 mode (SM2/SM3)
 	$(PY) bench/search_bench.py --backend sqlite   # PostgreSQL 1M: bench/search_bench.py --backend postgresql
 
 screenshots: $(STAMP) $(FONTS)

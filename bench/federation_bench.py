@@ -128,7 +128,7 @@ def at(value: str) -> float:
     return datetime.fromisoformat(value).timestamp()
 
 
-def crypto_floor(pdf_bytes: int, runs: int) -> dict:
+def crypto_floor(pdf_bytes: int, runs: int, algorithm: str) -> dict:
     """seal (envelope signature + hashes) + transport signature, then the receiver's transport check and
     open_envelope (signature + every file's hash), in process: ms per envelope."""
     sys.path.insert(0, str(REPO / "src"))
@@ -136,7 +136,7 @@ def crypto_floor(pdf_bytes: int, runs: int) -> dict:
     from zhengtong.exchange.federation.envelope import open_envelope, seal_envelope
     from zhengtong.exchange.federation.identity import generate
 
-    key, me = generate("county-bench"), "city-bench"
+    key, me = generate("county-bench", algorithm=algorithm), "city-bench"
     trusted = {key.instance_id: key.certificate}
     pdf = os.urandom(pdf_bytes)
     times = []
@@ -146,7 +146,8 @@ def crypto_floor(pdf_bytes: int, runs: int) -> dict:
                                 recipients=[{"code": "y"}], document={"title": TITLE},
                                 files=[("1.pdf", "sealed_pdf", pdf)])
         headers = transport.sign_request(key, me, data)
-        transport.verify_request(headers, hashlib.sha256(data).hexdigest(), me=me, neighbours=trusted)
+        transport.verify_request(headers, data, body_sha256=hashlib.sha256(data).hexdigest(), me=me,
+                                 neighbours=trusted)
         open_envelope(data, trusted)
         times.append((time.perf_counter() - started) * 1000)
     times.sort()
@@ -204,13 +205,14 @@ def post(port: int, body: bytes) -> int:
         conn.close()
 
 
-def measure(documents: int, pdf_bytes: int, root: Path, *, web_workers: int, huey_workers: int) -> dict:
+def measure(documents: int, pdf_bytes: int, root: Path, *, web_workers: int, huey_workers: int,
+            algorithm: str) -> dict:
     from tests.federation.instances import Instance, describe, link
 
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
-    county, city = Instance("county", root), Instance("city", root)
+    county, city = (Instance(role, root, algorithm=algorithm) for role in ("county", "city"))
     try:
         for instance in (county, city):
             instance.manage("migrate", "--noinput")
@@ -268,7 +270,7 @@ def database(instance) -> str:
         return conn.execute("SELECT version()").fetchone()[0].split(" on ")[0]
 
 
-def render(r: dict, crypto: dict, sink_floor: dict) -> str:
+def render(r: dict, crypto: dict, sink_floor: dict, algorithm: str) -> str:
     import gunicorn
     import huey
 
@@ -277,7 +279,8 @@ def render(r: dict, crypto: dict, sink_floor: dict) -> str:
     met, met_sustained = ("met" if x >= TARGET else "**not met**" for x in (rate, sustained))
     mb = r["pdf"] / 1e6
     return "\n".join([
-        "### 公文交换 between instances (issue #5 §2): `bench/federation_bench.py`",
+        "### 公文交换 between instances (issue #5 §2): `bench/federation_bench.py`"
+        + (" — 国密 mode (`--algorithm sm2`)" if algorithm == "sm2" else ""),
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC on {os.cpu_count()} CPU, load average "
         f"{r['load']:.1f} when the drain started; Python {platform.python_version()}, {r['db']} (one database per "
@@ -287,7 +290,10 @@ def render(r: dict, crypto: dict, sink_floor: dict) -> str:
         "",
         f"Data: {n:,} sealed 通知 from the county's office to the city's office, each a {mb:.2f} MB PDF (the rendered "
         f"GB/T 9704 通知 with an embedded incompressible attachment), envelope {r['envelope'] / 1e6:.2f} MB; "
-        "ECDSA P-256 signatures (envelope and transport), SHA-256 of every file.",
+        + ("SM2 signatures with SM3 (envelope and transport; SM2 certificates), SM3 of every file and of each "
+           "request body (SHA-256 of the body as well, which the receiver keeps)." if algorithm == "sm2" else
+           f"{ {'ecdsa-p256': 'ECDSA P-256', 'ed25519': 'Ed25519'}[algorithm]} signatures (envelope and transport), "
+           "SHA-256 of every file."),
         "",
         "| measurement | figure | floor (same run) | target |",
         "| --- | --- | --- | --- |",
@@ -326,9 +332,8 @@ def render(r: dict, crypto: dict, sink_floor: dict) -> str:
         "and the 送达 receipt queued — the worker seals queued receipts in batches); the sender reads, signs and "
         "posts. The first figure counts from the worker's start (its first claim and connection included); the "
         "target is read on both. "
-        "国密: the instances sign with ECDSA P-256 (`federation.identity`; Ed25519 as an option). SM2 is not "
-        "possible with the installed libraries — `cryptography` has no SM2 curve and tongsuopy is not a dependency "
-        "(docs/seal-notes.md) — so there is no SM2 figure.",
+        + ("国密 mode: both instances' identities are SM2 (tongsuopy, the `gm` extra; `federation.identity`)."
+           if algorithm == "sm2" else "国密 mode is measured with `--algorithm sm2` (its own block below)."),
     ])
 
 
@@ -339,19 +344,21 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers per instance")
     parser.add_argument("--huey-workers", type=int, default=2, help="Huey worker threads per instance")
+    parser.add_argument("--algorithm", default="ecdsa-p256", choices=("ecdsa-p256", "ed25519", "sm2"),
+                        help="both instances' exchange identity; sm2 = 国密 mode (own block in PERFORMANCE.md)")
     args = parser.parse_args()
     root = Path(os.environ.get("BENCH_DATA_DIR", "/tmp/zt-fedbench"))
-    crypto = crypto_floor(args.pdf_bytes, 50)
+    crypto = crypto_floor(args.pdf_bytes, 50, args.algorithm)
     sink_floor = http_floor(args.pdf_bytes, 400, 2)
     result = measure(args.documents, args.pdf_bytes, root, web_workers=args.web_workers,
-                     huey_workers=args.huey_workers)
-    text = render(result, crypto, sink_floor)
+                     huey_workers=args.huey_workers, algorithm=args.algorithm)
+    text = render(result, crypto, sink_floor, args.algorithm)
     print(text)
     if not args.no_write:
         from exchange_bench import write  # the same block writer, under the "federation" markers
 
         write(text, "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite",
-              "federation")
+              "federation-gm" if args.algorithm == "sm2" else "federation")
     return 0
 
 

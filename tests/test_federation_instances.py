@@ -8,14 +8,19 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from cryptography.x509 import load_pem_x509_certificate
 
 from tests.federation.instances import Instance, describe, link, wait_for
+from zhengtong.exchange.federation.identity import algorithm_of
 
 
 @pytest.fixture(scope="module")
 def platforms(tmp_path_factory):
     root = tmp_path_factory.mktemp("federation")
-    county, city, province = (Instance(role, root) for role in ("county", "city", "province"))
+    # three signature algorithms on one route: the county in 国密 mode (SM2/SM3), the city ECDSA, the province
+    # Ed25519 — each verifies the others' envelopes and receipts
+    county, city, province = (Instance(role, root, algorithm=algorithm) for role, algorithm in (
+        ("county", "sm2"), ("city", "ecdsa-p256"), ("province", "ed25519")))
     everyone = (county, city, province)
 
     def prepare(instance: Instance) -> dict:
@@ -26,8 +31,11 @@ def platforms(tmp_path_factory):
     with ThreadPoolExecutor(3) as pool:
         codes = {i.role: unit for i, unit in zip(everyone, pool.map(prepare, everyone), strict=True)}
     # the city is in the middle: it links both, then each links the city (and learns the other through it)
-    link(city, county, describe(county))
-    link(city, province, describe(province))
+    cards = {instance.role: describe(instance) for instance in (county, province)}
+    assert {role: algorithm_of(load_pem_x509_certificate(card["certificate"].encode()))
+            for role, card in cards.items()} == {"county": "sm2", "province": "ed25519"}
+    link(city, county, cards["county"])
+    link(city, province, cards["province"])
     middle = describe(city)
     link(county, city, middle)
     link(province, city, middle)

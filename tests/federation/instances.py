@@ -39,7 +39,7 @@ def database_url(name: str) -> str:
 
 
 class Instance:
-    def __init__(self, role: str, root: Path, *, retry_base: float = 0.5):
+    def __init__(self, role: str, root: Path, *, retry_base: float = 0.5, algorithm: str = "ecdsa-p256"):
         self.role, self.port = role, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data = root / role
@@ -49,7 +49,7 @@ class Instance:
         self.env.update({"DJANGO_SETTINGS_MODULE": "zhengtong.settings.dev", "DEBUG": "false",
                          "DATA_DIR": str(self.data), "ALLOWED_HOSTS": "127.0.0.1,localhost",
                          "SECRET_KEY": f"federation-test-{role}-" + "x" * 40, "PYTHONUNBUFFERED": "1",
-                         "EXCHANGE_RETRY_BASE_SECONDS": str(retry_base)})
+                         "EXCHANGE_RETRY_BASE_SECONDS": str(retry_base), "EXCHANGE_ALGORITHM": algorithm})
         url = database_url(f"test_fed_{role}_{os.getpid()}")
         if url:
             self.env["DATABASE_URL"] = url

@@ -132,7 +132,7 @@ def index(kind: str, object_id: int, *, unit_id: int | None, title: str, number:
     else:
         entry, _ = SearchEntry.objects.update_or_create(kind=kind, object_id=object_id, defaults=values)
     if connection.vendor == "sqlite":
-        _fts_replace([(entry.pk, values)], new=new)
+        _fts_replace([(entry.pk, values)])  # delete first even when new: FTS rows outlive a flush of the table
 
 
 def set_readers(kind: str, object_id: int, readers) -> None:
@@ -149,11 +149,10 @@ def set_readers(kind: str, object_id: int, readers) -> None:
             cursor.execute("UPDATE core_search_fts SET readers = %s WHERE rowid = %s", [text, entry.pk])
 
 
-def _fts_replace(entries, *, new: bool = False) -> None:
+def _fts_replace(entries) -> None:
     """SQLite: (re)write the FTS5 rows of (entry id, columns) pairs; rowid is the entry's id."""
     with connection.cursor() as cursor:
-        if not new:
-            cursor.executemany("DELETE FROM core_search_fts WHERE rowid = %s", [(pk,) for pk, _ in entries])
+        cursor.executemany("DELETE FROM core_search_fts WHERE rowid = %s", [(pk,) for pk, _ in entries])
         cursor.executemany("INSERT INTO core_search_fts (rowid, title, number, body, attachments, readers) "
                            "VALUES (%s, %s, %s, %s, %s, %s)",
                            [(pk, v["title_tokens"], v["number_tokens"], v["body_tokens"], v["attachment_tokens"],

@@ -36,8 +36,12 @@ def master_key() -> bytes:
 
 
 def encrypt_private_key(private_key, aad: str) -> bytes:
-    der = private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
+    return encrypt_der(private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                                 serialization.NoEncryption()), aad)
+
+
+def encrypt_der(der: bytes, aad: str) -> bytes:
+    """A PKCS#8 DER key (any library's), AES-256-GCM under the master key, bound to `aad`."""
     nonce = os.urandom(12)
     return nonce + AESGCM(master_key()).encrypt(nonce, der, aad.encode())
 

@@ -192,6 +192,7 @@ OFFICE_HOURS = value("OFFICE_HOURS")  # parsed and checked by core.working_hours
 EXCHANGE_SIGN_LIMIT_HOURS = float(value("EXCHANGE_SIGN_LIMIT_HOURS"))
 EXCHANGE_MAX_ATTEMPTS = max(1, integer("EXCHANGE_MAX_ATTEMPTS"))
 EXCHANGE_RETRY_BASE_SECONDS = max(0.1, float(value("EXCHANGE_RETRY_BASE_SECONDS")))
+EXCHANGE_ALGORITHM = value("EXCHANGE_ALGORITHM")  # checked by federation.directory.create_local
 FONT_DIR = Path(value("FONT_DIR") or REPO_DIR / "var" / "fonts")
 SEAL_MASTER_KEY = value("SEAL_MASTER_KEY")
 ALLOW_SUPERUSER = flag("ALLOW_SUPERUSER") if value("ALLOW_SUPERUSER") else DEBUG

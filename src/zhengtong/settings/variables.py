@@ -51,6 +51,10 @@ VARIABLES: list[Variable] = [
              "two days, so a weekend outage of a peer does not send documents back); a document that cannot be "
              "delivered comes back to its sender as 退文 with the reason."),
     Variable("EXCHANGE_RETRY_BASE_SECONDS", "5", "First retry delay of the exchange outbox, in seconds."),
+    Variable("EXCHANGE_ALGORITHM", "ecdsa-p256", "Signature algorithm of this instance's exchange identity, used "
+             "when it is created (`federation_init`, the demo): `ecdsa-p256`, `ed25519`, or `sm2` — 国密 mode, SM2 "
+             "with SM3 and an SM2 certificate; needs the `gm` extra (tongsuopy). Instances with different algorithms "
+             "exchange with each other as long as each can verify the other's (SM2 peers need tongsuopy too)."),
     Variable("ATTACHMENT_MAX_MB", "100", "Largest attachment of a 公文 in MB (pdf, ofd, docx, xlsx, wps, images)."),
     Variable("FONT_DIR", "", "Directory of the fonts for GB/T 9704 PDFs (仿宋, 小标宋, 黑体, 楷体 as TrueType). Empty: "
              "`var/fonts` (filled by `scripts/install-fonts.sh` with the free Fandol fonts; put licensed "

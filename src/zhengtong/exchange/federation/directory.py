@@ -10,11 +10,11 @@ from __future__ import annotations
 from functools import lru_cache
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from django.conf import settings
 from django.db import transaction
 
 from zhengtong.core.errors import ServiceError
-from zhengtong.seals.keys import decrypt_private_key, encrypt_private_key
+from zhengtong.seals.keys import decrypt_private_key, encrypt_der
 
 from . import identity
 from .models import LocalInstance, RemoteInstance, RemoteUnit
@@ -30,13 +30,20 @@ class UnitNotTheirs(ServiceError):
     status = 400
 
 
-def create_local(*, instance_id: str, name: str, level: str, algorithm: str = "ecdsa-p256") -> LocalInstance:
+def create_local(*, instance_id: str, name: str, level: str, algorithm: str = "") -> LocalInstance:
+    """This instance's identity; `algorithm` defaults to EXCHANGE_ALGORITHM (sm2 in 国密 mode)."""
     if LocalInstance.objects.exists():
         raise ServiceError("exchange.instance_exists", "本平台已有交换身份")
-    key = identity.generate(instance_id, algorithm=algorithm)
+    algorithm = algorithm or settings.EXCHANGE_ALGORITHM
+    if algorithm not in identity.ALGORITHMS:
+        raise ServiceError("exchange.invalid_algorithm", f"不支持的签名算法“{algorithm[:20]}”")
+    try:
+        key = identity.generate(instance_id, algorithm=algorithm)
+    except identity.GmUnavailable as exc:
+        raise ServiceError("exchange.gm_unavailable", str(exc)) from exc
     return LocalInstance.objects.create(
         instance_id=instance_id, name=name, level=level, algorithm=algorithm,
-        key_encrypted=encrypt_private_key(key.private_key, f"federation:{instance_id}"),
+        key_encrypted=encrypt_der(key.private_der(), f"federation:{instance_id}"),
         certificate_pem=key.certificate_pem().decode())
 
 
@@ -54,7 +61,7 @@ def local_key() -> identity.InstanceKey:
 
 @lru_cache(maxsize=4)
 def _key(instance_id: str, algorithm: str, blob: bytes, pem: str) -> identity.InstanceKey:
-    private = serialization.load_der_private_key(decrypt_private_key(blob, f"federation:{instance_id}"), None)
+    private = identity.load_private(algorithm, decrypt_private_key(blob, f"federation:{instance_id}"))
     return identity.InstanceKey(instance_id, algorithm, private, certificate(pem))
 
 

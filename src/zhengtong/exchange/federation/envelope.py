@@ -5,7 +5,8 @@ hash wrong — there is no container metadata outside the signature, unlike a zi
 
     b"ZTENV1\\n"
     u32 length + manifest   canonical JSON (sorted keys, no spaces, UTF-8): envelope id, time, sender instance and
-                            unit, recipients, document metadata, and per file its name, role, size and SHA-256
+                            unit, recipients, document metadata, and per file its name, role, size and digest
+                            ("sha256", or "sm3" from an instance in 国密 mode)
     u32 length + signature  over the manifest bytes, by the sender instance's key
     for each file in manifest order: u64 length + bytes
 
@@ -15,7 +16,6 @@ exchange.envelope_signature_invalid, exchange.envelope_tampered (a file's size o
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import struct
 import uuid
@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from zhengtong.core.errors import ServiceError
 
-from .identity import InstanceKey, instance_of, verify_signature
+from .identity import DIGESTS, InstanceKey, digest_name, hexdigest, instance_of, verify_signature
 
 MAGIC = b"ZTENV1\n"
 VERSION = 1
@@ -58,6 +58,7 @@ def seal_envelope(key: InstanceKey, *, sender_unit: dict, recipients: list[dict]
                   to_instance: str = "") -> tuple[str, bytes]:
     """(envelope id, bytes). `files`: (name, role, bytes) — e.g. ("正文.pdf", "sealed_pdf", …). `kind`: document,
     receipt or request; `to_instance`: the instance it is for (relays pass it on unchanged)."""
+    digest = digest_name(key.algorithm)  # SM3 in 国密 mode
     names = [name for name, _, _ in files]
     if len(set(names)) != len(names) or len(files) > MAX_FILES:
         raise ValueError("file names must be unique, at most MAX_FILES")
@@ -65,7 +66,7 @@ def seal_envelope(key: InstanceKey, *, sender_unit: dict, recipients: list[dict]
         "version": VERSION, "envelope_id": envelope_id or str(uuid.uuid4()), "kind": kind, "to_instance": to_instance,
         "created_at": (created_at or datetime.now(UTC)).isoformat(), "sender_instance": key.instance_id,
         "sender_unit": sender_unit, "recipients": recipients, "document": document,
-        "files": [{"name": name, "role": role, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        "files": [{"name": name, "role": role, "size": len(data), digest: hexdigest(digest, data)}
                   for name, role, data in files],
     }
     body = canonical(manifest)
@@ -109,7 +110,7 @@ def open_envelope(data: bytes, trusted: dict, *, now: datetime | None = None) ->
                   and manifest.get("kind") in KINDS and isinstance(manifest.get("to_instance"), str)
                   and len(listed) <= MAX_FILES
                   and all(isinstance(f, dict) and isinstance(f.get("name"), str) and isinstance(f.get("size"), int)
-                          and isinstance(f.get("sha256"), str) for f in listed))
+                          and len([d for d in DIGESTS if isinstance(f.get(d), str)]) == 1 for f in listed))
     except Exception:  # noqa: BLE001 — any shape error is a malformed envelope
         shaped = False
     if not shaped:
@@ -126,7 +127,8 @@ def open_envelope(data: bytes, trusted: dict, *, now: datetime | None = None) ->
     files: dict[str, bytes] = {}
     for entry in listed:
         blob = take(struct.unpack(">Q", take(8))[0])
-        if len(blob) != entry["size"] or hashlib.sha256(blob).hexdigest() != entry["sha256"]:
+        digest = next(d for d in DIGESTS if d in entry)
+        if len(blob) != entry["size"] or hexdigest(digest, blob) != entry[digest]:
             raise _refuse("exchange.envelope_tampered", f"交换包中的文件“{entry['name']}”与清单不符（已被改动）",
                           file=entry["name"][:100])
         files[entry["name"]] = blob

@@ -77,7 +77,7 @@ def receive(headers, body: bytes, *, ip: str = "", known: Known | None = None) -
     known = known or Known.load()
     sha256 = hashlib.sha256(body).hexdigest()  # once: the transport signature covers it and the row keeps it
     try:
-        peer_id = transport.verify_request(headers, sha256, me=known.me.instance_id,
+        peer_id = transport.verify_request(headers, body, body_sha256=sha256, me=known.me.instance_id,
                                            neighbours=known.certificates(neighbours_only=True))
         opened = open_envelope(body, known.certificates())
         check_manifest(opened.manifest)
@@ -89,8 +89,6 @@ def receive(headers, body: bytes, *, ip: str = "", known: Known | None = None) -
         staged = _stage(known, opened, body, saved)
         with transaction.atomic():
             result = _store_and_act(known, known.get(peer_id), opened, body, sha256, staged)
-        _remove([name for name in staged.files.values() if name not in staged.used])  # e.g. a refused document's
-        return result
     except IntegrityError:
         _remove(saved)
         stored = Envelope.objects.filter(direction=Envelope.Direction.IN, envelope_id=opened.envelope_id).first()
@@ -111,11 +109,17 @@ def receive(headers, body: bytes, *, ip: str = "", known: Known | None = None) -
     except Exception:
         _remove(saved)
         raise
+    # committed: from here on a failure must not touch what the rows point to
+    _remove([name for name in staged.files.values() if name not in staged.used])  # e.g. a refused document's
+    return result
 
 
 def _remove(names: list[str]) -> None:
     for name in names:
-        default_storage.delete(name)
+        try:
+            default_storage.delete(name)
+        except OSError:  # a file left behind is untidy, not wrong: the answer stands
+            logger.warning("exchange: could not remove %s", name, exc_info=True)
 
 
 @dataclass
@@ -155,8 +159,9 @@ def _stage(known: Known, opened: Opened, body: bytes, saved: list[str]) -> Stage
 
 
 def stored_envelope(row: Envelope) -> bytes:
-    """The envelope as it arrived, byte for byte (its SHA-256 is row.sha256): a document's from the stored head and
-    the mirror's files, anything else as stored. (A document refused under R1.8 keeps its head only.)"""
+    """The envelope as it arrived, byte for byte (checked against row.sha256; ValueError if the stored files no
+    longer give it): a document's from the stored head and the mirror's files, anything else as stored. A document
+    refused under R1.8 keeps its head only, which is what this returns for it."""
     with row.file.open("rb") as handle:
         data = handle.read()
     if row.kind != Envelope.Kind.DOCUMENT or row.document is None or len(data) == row.size:
@@ -167,7 +172,10 @@ def stored_envelope(row: Envelope) -> bytes:
         stored = row.document.sealed_pdf if entry["role"] == "sealed_pdf" else files[entry["name"][:255]]
         with stored.open("rb") as handle:
             blobs.append(handle.read())
-    return reassemble(data, blobs)
+    rebuilt = reassemble(data, blobs)
+    if hashlib.sha256(rebuilt).hexdigest() != row.sha256:
+        raise ValueError(f"envelope {row.envelope_id}: the stored files no longer give the envelope that arrived")
+    return rebuilt
 
 
 def _store_and_act(known: Known, peer: RemoteInstance, opened: Opened, body: bytes, sha256: str,
@@ -242,7 +250,8 @@ def _document(known: Known, row: Envelope, opened: Opened, staged: Staged) -> No
         if entry["role"] == "attachment":
             attachment = Attachment(document=document, title=entry.get("title", name)[:200], filename=name[:255],
                                     content_type=entry.get("content_type", "application/octet-stream")[:100],
-                                    size=entry["size"], sha256=entry["sha256"], order=order,
+                                    size=entry["size"], order=order,
+                                    sha256=entry.get("sha256") or hashlib.sha256(opened.files[name]).hexdigest(),
                                     uploaded_by=sender.agent)
             attachment.file.name = staged.take(name)
             attachment.save()

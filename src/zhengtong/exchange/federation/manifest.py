@@ -47,6 +47,17 @@ def _unit(entry, what: str) -> None:
     _text(entry.get("doc_code", ""), 20, f"{what}机关代字")
 
 
+def _storable(name: str) -> bool:
+    """A name the file storage can keep (e.g. "（）" leaves nothing once cleaned)."""
+    from django.core.exceptions import SuspiciousFileOperation
+    from django.core.files.storage import default_storage
+
+    try:
+        return bool(default_storage.get_valid_name(name))
+    except SuspiciousFileOperation:
+        return False
+
+
 def check(manifest: dict) -> None:
     if not ID.match(str(manifest.get("envelope_id", ""))) or not isinstance(manifest.get("envelope_id"), str):
         raise _fail("交换包编号")
@@ -57,11 +68,13 @@ def check(manifest: dict) -> None:
     for entry in manifest["files"]:
         name = entry["name"]
         if (not 0 < len(name) <= 200 or any(c in name for c in "/\\\x00") or name.startswith(".")
-                or name in names or entry.get("role") not in ROLES):
+                or name in names or entry.get("role") not in ROLES or not _storable(name)):
             raise _fail("文件名或文件类别")
         _text(entry.get("title", ""), 200, "附件名称")
         _text(entry.get("content_type", ""), 100, "文件类型")
         names.add(name)
+    if sum(entry.get("role") == "sealed_pdf" for entry in manifest["files"]) > 1:
+        raise _fail("用印文件（至多一个）")
     document = manifest.get("document")
     if not isinstance(document, dict):
         raise _fail("公文信息")

@@ -69,7 +69,7 @@ def send_receipt(inbound: Envelope, events: list[dict]) -> None:
         return
     PendingReceipt.objects.bulk_create([PendingReceipt(origin_instance=inbound.origin_instance,
                                                        about=inbound.envelope_id, event=event) for event in events])
-    transaction.on_commit(outbox.kick_soon)
+    transaction.on_commit(outbox.kick_soon, robust=True)  # a queue that is down: the periodic drain sends them
 
 
 def received_envelope(delivery) -> Envelope | None:

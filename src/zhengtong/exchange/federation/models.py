@@ -117,6 +117,8 @@ class Envelope(models.Model):
     summary = models.CharField("摘要", max_length=300, blank=True)
     attempts = models.PositiveIntegerField("发送次数", default=0)
     next_attempt_at = models.DateTimeField("下次发送", null=True, blank=True)
+    claim = models.CharField("发送认领", max_length=32, blank=True,
+                             help_text="认领它的发送进程（每次认领一个新值）：只有它能记录发送结果")
     last_error = models.CharField("最近错误", max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     done_at = models.DateTimeField("送达/接收时间", null=True, blank=True)

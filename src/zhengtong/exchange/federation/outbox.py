@@ -13,6 +13,7 @@ import http.client
 import json
 import logging
 import random
+import uuid
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -68,7 +69,7 @@ def put(*, envelope_id: str, data: bytes, kind: str, origin: str, to: RemoteInst
     if deliveries:
         row.deliveries.set(deliveries)
     if kick_worker:
-        transaction.on_commit(kick)
+        transaction.on_commit(kick, robust=True)  # the periodic drain covers a queue that is down
     return row
 
 
@@ -106,18 +107,18 @@ def kick_soon() -> None:
 # --- the worker ----------------------------------------------------------------------------------------------
 
 def claim(limit: int) -> list[Envelope]:
-    """Due rows, claimed in one conditional UPDATE: their next attempt moves to a lease end of this claim's own
-    (random microseconds), which tells our rows from any another worker claimed at the same moment. A row
-    claimed by another worker is no longer due, so the UPDATE passes it by."""
+    """Due rows, claimed in one conditional UPDATE: a lease (their next attempt moves a minute ahead) and a claim
+    token of this call's own, which tells our rows from another worker's. A row another worker claimed is no
+    longer due, so the UPDATE passes it by."""
     now = timezone.now()
     due = list(Envelope.objects.filter(status=Envelope.Status.PENDING, next_attempt_at__lte=now)
                .order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
     if not due:
         return []
-    lease = now + LEASE + timedelta(microseconds=random.randrange(1_000_000))
+    token = uuid.uuid4().hex
     Envelope.objects.filter(pk__in=due, status=Envelope.Status.PENDING, next_attempt_at__lte=now).update(
-        next_attempt_at=lease)
-    return list(Envelope.objects.filter(pk__in=due, status=Envelope.Status.PENDING, next_attempt_at=lease)
+        next_attempt_at=now + LEASE, claim=token)
+    return list(Envelope.objects.filter(pk__in=due, status=Envelope.Status.PENDING, claim=token)
                 .select_related("peer").order_by("pk"))
 
 
@@ -167,16 +168,15 @@ def take(row: Envelope) -> Envelope | None:
     if row.next_attempt_at - now > timedelta(seconds=CONNECT_TIMEOUT + SEND_TIMEOUT):
         return row  # the usual case, early in a batch: no write
     lease = now + LEASE
-    if not Envelope.objects.filter(pk=row.pk, status=Envelope.Status.PENDING,
-                                   next_attempt_at=row.next_attempt_at).update(next_attempt_at=lease):
-        return None
+    if not _mine(row).filter(next_attempt_at__gt=now).update(next_attempt_at=lease):
+        return None  # the lease ran out: another worker may have it
     row.next_attempt_at = lease
     return row
 
 
 def _mine(row: Envelope):
-    """The row while this worker's lease holds (a slow send must not overwrite what a later worker recorded)."""
-    return Envelope.objects.filter(pk=row.pk, status=Envelope.Status.PENDING, next_attempt_at=row.next_attempt_at)
+    """The row while this worker's claim holds (a slow send must not overwrite what a later worker recorded)."""
+    return Envelope.objects.filter(pk=row.pk, status=Envelope.Status.PENDING, claim=row.claim)
 
 
 def deliver_due(limit: int = 200) -> int:
@@ -241,8 +241,11 @@ def _send(row: Envelope, connection: Connection, key) -> int:
     peer = row.peer
     with row.file.open("rb") as handle:
         data = handle.read()
-    # signed with the digest the row keeps; bytes changed on disk would fail the receiver's checks, not pass
-    headers = transport.sign_request(key, peer.instance_id, data, body_sha256=row.sha256)
+    sha256 = hashlib.sha256(data).hexdigest()
+    if sha256 != row.sha256 or len(data) != row.size:  # changed on disk since it was written: never sent as is
+        _failed(row, "本平台存储的交换包文件已损坏（与写入时的摘要不符）", permanent=True)
+        return 0
+    headers = transport.sign_request(key, peer.instance_id, data, body_sha256=sha256)
     try:
         status, answer = connection.post(transport.PATH, data, headers)
     except (OSError, http.client.HTTPException) as exc:
@@ -311,7 +314,7 @@ def _relay_undeliverable(row: Envelope, reason: str) -> None:
                        event={"unit": r["code"], "event": "undeliverable", "at": now, "by": "",
                               "note": f"经{directory.local().name}转交失败：{reason}"[:200]})
         for r in manifest.get("recipients", [])])
-    transaction.on_commit(kick_soon)
+    transaction.on_commit(kick_soon, robust=True)
 
 
 def resend(actor, envelope_pk: int) -> Envelope:
@@ -328,5 +331,5 @@ def resend(actor, envelope_pk: int) -> Envelope:
         row.status, row.next_attempt_at, row.attempts = Envelope.Status.PENDING, timezone.now(), 0
         row.save(update_fields=["status", "next_attempt_at", "attempts"])
         record("exchange.envelope_resent", obj=row, user=actor, detail={"envelope": row.envelope_id})
-        transaction.on_commit(kick)
+        transaction.on_commit(kick, robust=True)
     return row

@@ -29,9 +29,9 @@ def sealed(key, **overrides):
     return seal_envelope(key, **values)
 
 
-@pytest.fixture(scope="module")
-def city():
-    return identity.generate("city-shifan")
+@pytest.fixture(scope="module", params=identity.ALGORITHMS)
+def city(request):
+    return identity.generate("city-shifan", algorithm=request.param)
 
 
 @pytest.mark.parametrize("algorithm", identity.ALGORITHMS)
@@ -88,7 +88,7 @@ def test_an_unknown_sender_a_forged_key_and_a_rewritten_manifest_are_refused(cit
     with pytest.raises(EnvelopeRefused) as exc:
         open_envelope(data, {})
     assert exc.value.code == "exchange.unknown_sender" and "city-shifan" in exc.value.message
-    impostor = identity.generate("city-shifan")  # same name, another key: not the pinned certificate
+    impostor = identity.generate("city-shifan", algorithm=city.algorithm)  # same name, another key
     _, forged = sealed(impostor)
     with pytest.raises(EnvelopeRefused) as exc:
         open_envelope(forged, {city.instance_id: city.certificate})
@@ -99,13 +99,15 @@ def test_an_unknown_sender_a_forged_key_and_a_rewritten_manifest_are_refused(cit
     assert exc.value.code == "exchange.unknown_sender"
 
 
-def test_an_expired_or_not_yet_valid_certificate_is_refused():
-    old = identity.generate("county-old", days=30, not_before=datetime.now(UTC) - timedelta(days=60))
+@pytest.mark.parametrize("algorithm", identity.ALGORITHMS)
+def test_an_expired_or_not_yet_valid_certificate_is_refused(algorithm):
+    old = identity.generate("county-old", days=30, not_before=datetime.now(UTC) - timedelta(days=60),
+                            algorithm=algorithm)
     _, data = sealed(old)
     with pytest.raises(EnvelopeRefused) as exc:
         open_envelope(data, {old.instance_id: old.certificate})
     assert exc.value.code == "exchange.certificate_expired"
-    future = identity.generate("county-new", not_before=datetime.now(UTC) + timedelta(days=1))
+    future = identity.generate("county-new", not_before=datetime.now(UTC) + timedelta(days=1), algorithm=algorithm)
     _, data = sealed(future)
     with pytest.raises(EnvelopeRefused) as exc:
         open_envelope(data, {future.instance_id: future.certificate})
@@ -122,7 +124,35 @@ def test_the_manifest_is_canonical_json_and_names_every_file_with_its_hash(city)
     body = data[len(MAGIC) + 4:len(MAGIC) + 4 + size]
     manifest = json.loads(body)
     assert canonical(manifest) == body
-    assert [(f["name"], f["sha256"]) for f in manifest["files"]] == [
-        ("正文.pdf", hashlib.sha256(PDF).hexdigest()), ("附件1.docx", hashlib.sha256(ATTACHMENT).hexdigest())]
+    digest = "sm3" if city.algorithm == "sm2" else "sha256"  # 国密 mode hashes with SM3
+    assert [(f["name"], f[digest]) for f in manifest["files"]] == [
+        ("正文.pdf", identity.hexdigest(digest, PDF)), ("附件1.docx", identity.hexdigest(digest, ATTACHMENT))]
+    assert identity.hexdigest("sm3", b"abc") == "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+    assert identity.hexdigest("sha256", PDF) == hashlib.sha256(PDF).hexdigest()
     with pytest.raises(ValueError):
         sealed(city, files=[("a.pdf", "sealed_pdf", PDF), ("a.pdf", "attachment", PDF)])
+
+
+def test_a_gm_identity_is_an_sm2_certificate_with_sm2_sm3_signatures():
+    """国密 mode: an X.509 v3 certificate with an SM2 key (curve 1.2.156.10197.1.301), self-signed SM2-with-SM3
+    (1.2.156.10197.1.501); it survives PEM (the directory stores it so) and signs envelopes only its key can."""
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    key = identity.generate("county-gm", algorithm="sm2")
+    pinned = x509.load_pem_x509_certificate(key.certificate_pem())
+    parsed = asn1_x509.Certificate.load(pinned.public_bytes(serialization.Encoding.DER))
+    assert pinned.signature_algorithm_oid.dotted_string == identity.SM2_WITH_SM3
+    assert parsed["tbs_certificate"]["subject_public_key_info"]["algorithm"]["parameters"].dump() == \
+        bytes.fromhex("06082a811ccf5501822d")  # OID 1.2.156.10197.1.301, the SM2 curve
+    assert identity.instance_of(pinned) == "county-gm" and identity.algorithm_of(pinned) == "sm2"
+    assert identity.verify_signature(pinned, pinned.signature, pinned.tbs_certificate_bytes)  # self-signed
+    signature = key.sign(b"ZT")
+    assert identity.verify_signature(pinned, signature, b"ZT") and not identity.verify_signature(pinned, signature,
+                                                                                                   b"ZU")
+    assert not identity.verify_signature(identity.generate("county-gm", algorithm="sm2").certificate, signature,
+                                         b"ZT")
+    # an SM2 envelope opens at an instance whose own identity is ECDSA (mixed levels exchange)
+    _, data = sealed(key)
+    assert open_envelope(data, {"county-gm": pinned}).files["正文.pdf"] == PDF

@@ -31,18 +31,19 @@ class World:
     behind_key: identity.InstanceKey
 
 
-def build_world() -> World:
+def build_world(algorithm: str = "ecdsa-p256") -> World:
+    """`algorithm`: of this instance and of its neighbour (sm2: 国密 mode on both)."""
     from django.core.management import call_command
 
     call_command("load_default_flows", verbosity=0)  # 签收 starts the 收文 flow
-    directory.create_local(instance_id="city-test", name="测试市平台", level="city")
+    directory.create_local(instance_id="city-test", name="测试市平台", level="city", algorithm=algorithm)
     region = Region.objects.create(code="519000", name="示范市", level=Region.Level.CITY)
     unit = Unit.objects.create(name="示范市人民政府办公室", kind=Unit.Kind.GOVERNMENT, credit_code=LOCAL_CODE,
                                region=region, doc_code="示府办")
     user = User.objects.create_user(username="sz.sfy", password="Fed@2026test")
     person = Person.objects.create(name="赵静", user=user)
     Identity.objects.create(person=person, unit=unit, duty=Duty.objects.get(code=Duty.DOC_CLERK), is_main=True)
-    neighbour_key = identity.generate("province-test")
+    neighbour_key = identity.generate("province-test", algorithm=algorithm)
     behind_key = identity.generate("county-behind")
     neighbour = RemoteInstance.objects.create(instance_id="province-test", name="测试省平台", level="province",
                                               certificate_pem=neighbour_key.certificate_pem().decode(),

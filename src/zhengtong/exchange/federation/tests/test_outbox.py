@@ -141,6 +141,34 @@ def test_an_unreachable_neighbour_is_a_retry_not_an_error(sent):
     assert (row.status, row.attempts) == ("pending", 1) and row.last_error.startswith("无法连接")
 
 
+def test_an_envelope_changed_on_disk_is_not_sent_and_comes_back_at_once(sent):
+    """Bytes that no longer match what was written (disk damage, tampering here) are never signed for transport:
+    dead at once, and the document is back with its sender as 退文."""
+    delivery, row = sent
+    with row.file.open("rb") as handle:
+        data = bytearray(handle.read())
+    data[-10] ^= 1
+    with open(row.file.path, "wb") as handle:
+        handle.write(data)
+    assert outbox.deliver_due() == 0
+    row.refresh_from_db()
+    assert (row.status, Neighbour.received) == ("dead", []) and "已损坏" in row.last_error
+    delivery.refresh_from_db()
+    assert delivery.status == "refused" and "已损坏" in delivery.reason
+
+
+def test_two_workers_claiming_at_once_get_different_envelopes(sent, world):
+    """Each claim marks its rows with a token of its own: the second worker's claim, made while the first holds
+    the row, takes nothing — and the first worker's outcome counts only under its token."""
+    _, row = sent
+    [first] = outbox.claim(10)
+    assert outbox.claim(10) == [] and first.claim
+    Envelope.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    [second] = outbox.claim(10)  # the first worker's lease ran out
+    assert second.claim != first.claim
+    assert not outbox._mine(first).exists() and outbox._mine(second).exists()
+
+
 def test_a_claimed_envelope_is_not_claimed_again_until_its_lease_ends(sent):
     _, row = sent
     assert [r.pk for r in outbox.claim(10)] == [row.pk]

@@ -29,12 +29,16 @@ def world():
 
 def packed_receipt() -> list[dict]:
     """The worker seals the pending receipts (one envelope per origin): the newest receipt envelope's events."""
+    from cryptography import x509
+
     outbox.pack_receipts()
     row = Envelope.objects.filter(direction="out", kind="receipt").order_by("-pk").first()
     assert row.to_instance == "province-test" and row.peer.instance_id == "province-test"
     with row.file.open("rb") as handle:
         data = handle.read()
-    document = open_envelope(data, {"city-test": directory.local_key().certificate}).manifest["document"]
+    # opened as the origin would: with the certificate this instance describes itself by
+    pinned = x509.load_pem_x509_certificate(directory.local().certificate_pem.encode())
+    document = open_envelope(data, {"city-test": pinned}).manifest["document"]
     return [event for batch in document["receipts"] for event in batch["events"]]
 
 
@@ -230,6 +234,8 @@ def stored_files() -> list[str]:
     ("file name", {"files": [("../../x.pdf", "sealed_pdf", PDF)]}),
     ("file role", {"files": [("x.pdf", "script", PDF)]}),
     ("envelope id", {"envelope_id": "x" * 65}),
+    ("two sealed PDFs", {"files": [("a.pdf", "sealed_pdf", PDF), ("b.pdf", "sealed_pdf", PDF)]}),
+    ("a name storage cannot keep", {"files": [("（）", "sealed_pdf", PDF)]}),
 ])
 def test_a_malformed_manifest_is_refused_for_good_and_leaves_no_file(client, world, what, change, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path  # this test's own folder: parallel tests write files too
@@ -267,6 +273,29 @@ def test_another_envelope_under_a_known_id_is_a_conflict(client, world):
                                       detail__code="exchange.envelope_id_conflict").exists()
 
 
+def test_a_file_that_cannot_be_removed_after_commit_leaves_the_stored_arrival_whole(client, world, settings,
+                                                                                    tmp_path, monkeypatch):
+    """A classified document (R1.8) is stored as its head and its staged PDF removed after commit; if that removal
+    fails, the arrival stands (200, its head file kept) and the leftover is only logged."""
+    from django.core.files.storage import default_storage
+
+    from ..envelope import seal_envelope as seal
+
+    settings.MEDIA_ROOT = tmp_path
+
+    def broken(name):
+        raise PermissionError(name)
+
+    monkeypatch.setattr(default_storage, "delete", broken)
+    _, body = seal(world.neighbour_key, kind="document", to_instance="city-test", sender_unit=REMOTE_UNIT,
+                   recipients=[{"code": LOCAL_CODE, "kind": "main"}], files=[("正文.pdf", "sealed_pdf", PDF)],
+                   document={"title": "关于检查的通知", "doc_kind": "通知", "classification": "秘密"})
+    response = post(client, body, world.neighbour_key)
+    assert response.status_code == 200 and response.json()["status"] == "accepted"
+    [row] = Envelope.objects.filter(direction="in")
+    assert row.file.storage.exists(row.file.name)
+
+
 def test_a_document_keeps_the_head_of_its_envelope_and_the_files_rebuild_it(client, world, settings, tmp_path):
     """The PDF and attachments are stored once, as the mirror's files; the envelope's head (manifest, signature)
     and those files give back the envelope byte for byte. A repeat leaves no file behind."""
@@ -291,6 +320,10 @@ def test_a_document_keeps_the_head_of_its_envelope_and_the_files_rebuild_it(clie
     assert len(files) == 3  # the head, the sealed PDF, the attachment
     assert post(client, body, world.neighbour_key).json()["status"] == "duplicate"
     assert stored_files() == files
+    with open(attachment.file.path, "ab") as handle:  # the stored files no longer give the envelope: said so
+        handle.write(b"x")
+    with pytest.raises(ValueError):
+        inbox.stored_envelope(row)
 
 
 def test_a_body_is_not_read_without_the_neighbours_signature_over_its_length(client, world):
@@ -304,3 +337,21 @@ def test_a_body_is_not_read_without_the_neighbours_signature_over_its_length(cli
     response = client.post("/federation/v1/envelopes", data=body, content_type=content_type, headers=headers)
     assert (response.status_code, response.json()["code"]) == (401, "exchange.transport_signature_invalid")
     assert AuditRecord.objects.get(action="exchange.envelope_refused").detail["size"] == len(body)
+
+
+def test_gm_mode_sm2_instances_exchange_a_document_and_its_receipts(client):
+    """国密 mode on both sides: the neighbour's SM2-signed envelope and transport are checked and the document lands;
+    this instance's SM2 key, encrypted at rest, signs the 送达 and 签收 receipts the origin opens with our SM2
+    certificate."""
+    world = build_world("sm2")
+    assert directory.local().algorithm == "sm2" and directory.local_key().algorithm == "sm2"
+    _, body = document_envelope(world.neighbour_key)
+    assert post(client, body, world.neighbour_key).json()["status"] == "accepted"
+    [delivery] = Delivery.objects.filter(unit=world.unit)
+    incoming = exchange.sign_delivery(world.clerk, delivery.pk)
+    assert [(e["event"], e.get("by", "")) for e in packed_receipt()] == [("delivered", ""), ("signed", "赵静")]
+    assert incoming.receipt_number
+    data = bytearray(body)
+    data[len(data) - 50] ^= 1  # a changed byte of the PDF: refused as with any algorithm
+    refused = post(client, bytes(data), world.neighbour_key)
+    assert (refused.status_code, refused.json()["code"]) == (400, "exchange.envelope_tampered")

@@ -16,7 +16,8 @@ class Command(BaseCommand):
         parser.add_argument("--id", required=True, help="平台标识，如 city-shifan")
         parser.add_argument("--name", required=True, help="平台名称")
         parser.add_argument("--level", required=True, choices=Level.values)
-        parser.add_argument("--algorithm", default="ecdsa-p256", choices=ALGORITHMS)
+        parser.add_argument("--algorithm", default="", choices=["", *ALGORITHMS],
+                            help="签名算法，默认取 EXCHANGE_ALGORITHM；sm2 为国密（SM2/SM3）")
         parser.add_argument("--if-missing", action="store_true", help="已有交换身份时不报错")
 
     def handle(self, *args, **options):
