@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
 ALGORITHMS = ("ecdsa-p256", "ed25519", "sm2")
+LABELS = {"ecdsa-p256": "ECDSA P-256", "ed25519": "Ed25519", "sm2": "SM2/SM3（国密）"}
 SM2_CURVE = "1.2.156.10197.1.301"
 SM2_WITH_SM3 = "1.2.156.10197.1.501"
 ORGANIZATION = "政通公文交换"

@@ -35,6 +35,12 @@ class LocalInstance(models.Model):
     def __str__(self) -> str:
         return f"{self.name}（{self.instance_id}）"
 
+    @property
+    def algorithm_label(self) -> str:
+        from .identity import LABELS
+
+        return LABELS.get(self.algorithm, self.algorithm)
+
 
 class RemoteInstance(models.Model):
     """Another platform instance: a neighbour (base_url set: we talk to it) or one reached through `via`."""

@@ -43,7 +43,7 @@ def test_the_console_shows_queues_health_failures_and_refusals(client, admin_cli
     assert page.status_code == 200
     text = page.content.decode()
     for shown in ("交换运维", "测试市平台", "测试省平台", "邻县平台", "经由 测试省平台", "HTTP 502", "重新发送",
-                  "exchange.envelope_tampered", "发送失败（1）"):
+                  "exchange.envelope_tampered", "发送失败（1）", "签名算法 ECDSA P-256"):
         assert shown in text, shown
 
     resent = admin_client.post(f"/console/sysadmin/exchange/{receipt.pk}/resend/", follow=True)
