@@ -47,7 +47,8 @@ def on_dispatch_recorded(sender, document, dispatches, actor, all_local: bool = 
     if remote:  # another instance's units: their envelopes are in the outbox when this 核发 commits
         messages.send_document(document, [x for x in deliveries if x.unit_id in remote])
     local = [x for x in deliveries if x.unit_id not in remote]
-    transaction.on_commit(lambda: signals.deliveries_arrived.send(sender=Delivery, deliveries=local))
+    # robust: a failing listener (a notification) must not undo what the 核发 or the arrival committed
+    transaction.on_commit(lambda: signals.deliveries_arrived.send(sender=Delivery, deliveries=local), robust=True)
     return deliveries
 
 

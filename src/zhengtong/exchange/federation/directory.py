@@ -138,6 +138,12 @@ def _upsert(entry: dict, *, base_url: str, via: RemoteInstance | None) -> Remote
     pem = entry["certificate"]
     if identity.instance_of(certificate(pem)) != entry["instance_id"]:
         raise ServiceError("exchange.invalid_directory", f"“{entry['instance_id']}”的证书与平台标识不符")
+    try:
+        algorithm = identity.algorithm_of(certificate(pem))
+    except identity.GmUnavailable as exc:
+        raise ServiceError("exchange.gm_unavailable", f"“{entry['instance_id']}”使用国密证书：{exc}") from exc
+    if algorithm == "unknown":
+        raise ServiceError("exchange.invalid_directory", f"“{entry['instance_id']}”的证书密钥类型本平台不支持")
     row, _ = RemoteInstance.objects.update_or_create(
         instance_id=entry["instance_id"],
         defaults={"name": entry["name"], "level": entry["level"], "certificate_pem": pem, "base_url": base_url,

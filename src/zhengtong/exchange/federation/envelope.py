@@ -24,7 +24,15 @@ from datetime import UTC, datetime
 
 from zhengtong.core.errors import ServiceError
 
-from .identity import DIGESTS, InstanceKey, digest_name, hexdigest, instance_of, verify_signature
+from .identity import (
+    DIGESTS,
+    InstanceKey,
+    algorithm_of,
+    digest_name,
+    hexdigest,
+    instance_of,
+    verify_signature,
+)
 
 MAGIC = b"ZTENV1\n"
 VERSION = 1
@@ -124,10 +132,13 @@ def open_envelope(data: bytes, trusted: dict, *, now: datetime | None = None) ->
                       sender=sender, not_after=certificate.not_valid_after_utc.isoformat())
     if body != canonical(manifest) or not verify_signature(certificate, signature, body):
         raise _refuse("exchange.envelope_signature_invalid", "交换包签名无效：清单被改动或不是发送方签发", sender=sender)
+    expected = digest_name(algorithm_of(certificate))  # an instance in 国密 mode hashes with SM3, others SHA-256
+    if any(expected not in entry for entry in listed):
+        raise _refuse("exchange.envelope_malformed", f"交换包中的文件摘要应为 {expected.upper()}", sender=sender)
     files: dict[str, bytes] = {}
     for entry in listed:
         blob = take(struct.unpack(">Q", take(8))[0])
-        digest = next(d for d in DIGESTS if d in entry)
+        digest = next(d for d in DIGESTS if isinstance(entry.get(d), str))
         if len(blob) != entry["size"] or hexdigest(digest, blob) != entry[digest]:
             raise _refuse("exchange.envelope_tampered", f"交换包中的文件“{entry['name']}”与清单不符（已被改动）",
                           file=entry["name"][:100])

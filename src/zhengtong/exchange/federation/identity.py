@@ -147,9 +147,21 @@ def instance_of(certificate: x509.Certificate) -> str:
 
 
 def algorithm_of(certificate: x509.Certificate) -> str:
-    if _sm2_public_key(certificate) is not None:
-        return "sm2"
-    return "ed25519" if isinstance(certificate.public_key(), ed25519.Ed25519PublicKey) else "ecdsa-p256"
+    """One of ALGORITHMS, or "unknown" for a key this platform does not sign with (its signatures never verify).
+    GmUnavailable if it is SM2 and tongsuopy is not installed."""
+    try:
+        if _sm2_public_key(certificate) is not None:
+            return "sm2"
+        public = certificate.public_key()
+    except GmUnavailable:
+        raise
+    except Exception:  # noqa: BLE001 — a key that cannot be read
+        return "unknown"
+    if isinstance(public, ed25519.Ed25519PublicKey):
+        return "ed25519"
+    if isinstance(public, ec.EllipticCurvePublicKey) and isinstance(public.curve, ec.SECP256R1):
+        return "ecdsa-p256"
+    return "unknown"
 
 
 @lru_cache(maxsize=256)

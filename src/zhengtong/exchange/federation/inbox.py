@@ -29,6 +29,7 @@ from zhengtong.core.errors import ServiceError
 from . import directory, messages, outbox, transport
 from .envelope import EnvelopeRefused, Opened, open_envelope, read_manifest, reassemble
 from .envelope import head as envelope_head
+from .identity import GmUnavailable
 from .manifest import check as check_manifest
 from .models import Envelope, LocalInstance, RemoteInstance
 
@@ -70,6 +71,9 @@ def require_neighbour(headers, *, ip: str = "", size: int = 0) -> Known:
                                   neighbours=known.certificates(neighbours_only=True))
     except transport.TransportRefused as exc:
         raise _refused(exc, headers, ip, size) from None
+    except GmUnavailable as exc:  # a neighbour in 国密 mode, and no SM2 here: the operators must install it
+        logger.error("exchange: %s", exc)
+        raise ServiceError("exchange.gm_unavailable", str(exc), status=503) from None
     return known
 
 
@@ -83,35 +87,52 @@ def receive(headers, body: bytes, *, ip: str = "", known: Known | None = None) -
         check_manifest(opened.manifest)
     except (transport.TransportRefused, EnvelopeRefused) as exc:
         raise _refused(exc, headers, ip, len(body)) from None
+    except GmUnavailable as exc:  # an origin in 国密 mode, and no SM2 here
+        logger.error("exchange: %s", exc)
+        raise ServiceError("exchange.gm_unavailable", str(exc), status=503) from None
     saved: list[str] = []  # files written for this arrival: removed again if it is not stored
+    committed: list[bool] = []
+    result: dict | None = None
     try:
         # the files first, outside the transaction: on SQLite it holds the database's write lock
         staged = _stage(known, opened, body, saved)
         with transaction.atomic():
+            # registered first: it has run before any later on_commit callback could raise out of the block
+            transaction.on_commit(lambda: committed.append(True))
             result = _store_and_act(known, known.get(peer_id), opened, body, sha256, staged)
-    except IntegrityError:
-        _remove(saved)
+    except Exception as exc:
+        if not committed:
+            return _not_stored(exc, headers, ip, body, opened, sha256, saved, peer_id)
+        # stored: a step after the commit failed; it must not touch the files the rows point to
+        logger.exception("exchange envelope %s stored; a step after its commit failed", opened.envelope_id)
+        result = result or {"envelope_id": opened.envelope_id, "status": "accepted"}
+    _remove([name for name in staged.files.values() if name not in staged.used])  # e.g. a refused document's
+    return result
+
+
+def _not_stored(exc: Exception, headers, ip: str, body: bytes, opened: Opened, sha256: str, saved: list[str],
+                peer_id: str) -> dict:
+    """The arrival rolled back: its files go; a repeat is answered as such, a refusal for good is audited."""
+    from django.core.exceptions import SuspiciousFileOperation
+
+    _remove(saved)
+    if isinstance(exc, SuspiciousFileOperation):  # a file name the storage cannot keep: refused for good
+        exc = ServiceError("exchange.envelope_malformed", "交换包中的文件名无法保存", status=400)
+    if isinstance(exc, IntegrityError):
         stored = Envelope.objects.filter(direction=Envelope.Direction.IN, envelope_id=opened.envelope_id).first()
         if stored is None:
-            raise
+            raise exc
         if stored.sha256 != sha256 or stored.origin_instance != opened.manifest["sender_instance"]:
             # another envelope under a known id (a relay on the way cannot pre-empt the real one unnoticed)
             conflict = ServiceError("exchange.envelope_id_conflict", "交换包编号已被另一个交换包使用", status=409)
             raise _refused(conflict, headers, ip, len(body)) from None
         # a repeat (a retry whose answer was lost, or the same envelope twice at once): stored once, nothing new
         return {"envelope_id": opened.envelope_id, "status": "duplicate"}
-    except ServiceError as exc:
-        _remove(saved)
+    if isinstance(exc, ServiceError):
         if exc.code in outbox.PERMANENT:  # refused for good (the sender dead-letters it): an alert, audited
             raise _refused(exc, headers, ip, len(body)) from None
         logger.warning("exchange envelope %s from %s not accepted yet: %s", opened.envelope_id, peer_id, exc.code)
-        raise
-    except Exception:
-        _remove(saved)
-        raise
-    # committed: from here on a failure must not touch what the rows point to
-    _remove([name for name in staged.files.values() if name not in staged.used])  # e.g. a refused document's
-    return result
+    raise exc
 
 
 def _remove(names: list[str]) -> None:
@@ -159,9 +180,9 @@ def _stage(known: Known, opened: Opened, body: bytes, saved: list[str]) -> Stage
 
 
 def stored_envelope(row: Envelope) -> bytes:
-    """The envelope as it arrived, byte for byte (checked against row.sha256; ValueError if the stored files no
-    longer give it): a document's from the stored head and the mirror's files, anything else as stored. A document
-    refused under R1.8 keeps its head only, which is what this returns for it."""
+    """The envelope as it arrived, byte for byte: a document's rebuilt from the stored head and the mirror's files
+    (checked against row.sha256; ValueError if they no longer give it), anything else as stored. A document refused
+    under R1.8 keeps its head only, which is what this returns for it."""
     with row.file.open("rb") as handle:
         data = handle.read()
     if row.kind != Envelope.Kind.DOCUMENT or row.document is None or len(data) == row.size:

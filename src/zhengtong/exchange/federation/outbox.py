@@ -198,9 +198,13 @@ def deliver_due(limit: int = 200) -> int:
                 if connection.down:
                     continue  # unreachable in this drain: its rows come due again when their lease ends
                 taken = take(row)
-                if taken is not None:
-                    key = key or directory.local_key()
+                if taken is None:
+                    continue
+                key = key or directory.local_key()
+                try:
                     sent += _send(taken, connection, key)
+                except Exception:  # one bad row must not stop the drain: it is due again after its lease
+                    logger.exception("exchange envelope %s could not be sent", row.envelope_id)
     finally:
         for connection in connections.values():
             connection.close()
@@ -239,12 +243,16 @@ class Connection:
 
 def _send(row: Envelope, connection: Connection, key) -> int:
     peer = row.peer
-    with row.file.open("rb") as handle:
-        data = handle.read()
-    sha256 = hashlib.sha256(data).hexdigest()
-    if sha256 != row.sha256 or len(data) != row.size:  # changed on disk since it was written: never sent as is
-        _failed(row, "本平台存储的交换包文件已损坏（与写入时的摘要不符）", permanent=True)
+    try:
+        with row.file.open("rb") as handle:
+            data = handle.read()
+    except OSError:
+        data = b""
+    if len(data) != row.size or hashlib.sha256(data).hexdigest() != row.sha256:
+        # missing or changed on disk since it was written: never sent as is
+        _failed(row, "本平台存储的交换包文件已损坏或缺失（与写入时的摘要不符）", permanent=True, peer_fault=False)
         return 0
+    sha256 = row.sha256
     headers = transport.sign_request(key, peer.instance_id, data, body_sha256=sha256)
     try:
         status, answer = connection.post(transport.PATH, data, headers)
@@ -269,7 +277,9 @@ def _send(row: Envelope, connection: Connection, key) -> int:
     return 0
 
 
-def _failed(row: Envelope, error: str, *, permanent: bool) -> None:
+def _failed(row: Envelope, error: str, *, permanent: bool, peer_fault: bool = True) -> None:
+    """A failed attempt: retried later, or dead. `peer_fault`: counts against the neighbour's health (not when our
+    own stored file is damaged)."""
     now = timezone.now()
     attempts = row.attempts + 1
     dead = permanent or attempts >= max_attempts()
@@ -278,8 +288,9 @@ def _failed(row: Envelope, error: str, *, permanent: bool) -> None:
                                  status=Envelope.Status.DEAD if dead else Envelope.Status.PENDING,
                                  next_attempt_at=None if dead else now + backoff(attempts)):
             return  # another worker has it now (and may have sent it): its outcome stands
-        RemoteInstance.objects.filter(pk=row.peer_id).update(last_failure_at=now, last_error=error[:500],
-                                                             failures=F("failures") + 1)
+        if peer_fault:
+            RemoteInstance.objects.filter(pk=row.peer_id).update(last_failure_at=now, last_error=error[:500],
+                                                                 failures=F("failures") + 1)
         if dead:
             row.refresh_from_db()
             dead_lettered(row, error, refused=permanent)
@@ -306,8 +317,13 @@ def _relay_undeliverable(row: Envelope, reason: str) -> None:
     from .envelope import read_manifest
     from .models import PendingReceipt
 
-    with row.file.open("rb") as handle:
-        manifest = read_manifest(handle.read())
+    try:
+        with row.file.open("rb") as handle:
+            manifest = read_manifest(handle.read())
+    except Exception:  # noqa: BLE001 — our stored copy is damaged: nobody can be named, the operators are told
+        logger.exception("exchange envelope %s: its stored manifest cannot be read; no receipts sent back",
+                         row.envelope_id)
+        return
     now = timezone.now().isoformat()
     PendingReceipt.objects.bulk_create([
         PendingReceipt(origin_instance=row.origin_instance, about=row.envelope_id,

@@ -156,3 +156,17 @@ def test_a_gm_identity_is_an_sm2_certificate_with_sm2_sm3_signatures():
     # an SM2 envelope opens at an instance whose own identity is ECDSA (mixed levels exchange)
     _, data = sealed(key)
     assert open_envelope(data, {"county-gm": pinned}).files["正文.pdf"] == PDF
+
+
+def test_an_instance_in_gm_mode_must_hash_with_sm3(monkeypatch):
+    """The digest follows the signer's algorithm: an SM2-signed manifest listing SHA-256 digests is refused (the
+    signature is valid — the rule is 国密 all the way)."""
+    from zhengtong.exchange.federation import envelope
+
+    key = identity.generate("county-gm", algorithm="sm2")
+    monkeypatch.setattr(envelope, "digest_name", lambda algorithm: "sha256")
+    _, data = sealed(key)
+    monkeypatch.undo()
+    with pytest.raises(EnvelopeRefused) as exc:
+        open_envelope(data, {"county-gm": key.certificate})
+    assert exc.value.code == "exchange.envelope_malformed" and "SM3" in exc.value.message

@@ -157,6 +157,21 @@ def test_an_envelope_changed_on_disk_is_not_sent_and_comes_back_at_once(sent):
     assert delivery.status == "refused" and "已损坏" in delivery.reason
 
 
+def test_a_relayed_envelope_damaged_on_disk_does_not_stop_the_drain(sent, world):
+    """A relay whose stored bytes were damaged (its manifest unreadable) is dead at once — no receipt can be sent
+    back, the operators are told — and the other envelopes of the drain still go."""
+    _, good = sent
+    relay = outbox.put(envelope_id="relay-1", data=b"ZTENV1\n\xff\xff\xff", kind="document",
+                       origin="county-behind", to=world.neighbour, kick_worker=False)
+    with open(relay.file.path, "wb") as handle:
+        handle.write(b"ZTENV1\n\x00\x00\x00\x05\xff\xfe{}")
+    assert outbox.deliver_due() == 1
+    relay.refresh_from_db()
+    good.refresh_from_db()
+    assert (relay.status, good.status) == ("dead", "sent") and "损坏" in relay.last_error
+    assert RemoteInstance.objects.get(pk=world.neighbour.pk).failures == 0  # our file, not the neighbour's fault
+
+
 def test_two_workers_claiming_at_once_get_different_envelopes(sent, world):
     """Each claim marks its rows with a token of its own: the second worker's claim, made while the first holds
     the row, takes nothing — and the first worker's outcome counts only under its token."""

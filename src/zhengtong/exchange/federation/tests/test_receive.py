@@ -236,6 +236,7 @@ def stored_files() -> list[str]:
     ("envelope id", {"envelope_id": "x" * 65}),
     ("two sealed PDFs", {"files": [("a.pdf", "sealed_pdf", PDF), ("b.pdf", "sealed_pdf", PDF)]}),
     ("a name storage cannot keep", {"files": [("（）", "sealed_pdf", PDF)]}),
+    ("a name storage cannot shorten", {"files": [("表." + "x" * 120, "sealed_pdf", PDF)]}),
 ])
 def test_a_malformed_manifest_is_refused_for_good_and_leaves_no_file(client, world, what, change, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path  # this test's own folder: parallel tests write files too
@@ -355,3 +356,26 @@ def test_gm_mode_sm2_instances_exchange_a_document_and_its_receipts(client):
     data[len(data) - 50] ^= 1  # a changed byte of the PDF: refused as with any algorithm
     refused = post(client, bytes(data), world.neighbour_key)
     assert (refused.status_code, refused.json()["code"]) == (400, "exchange.envelope_tampered")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_listener_failing_after_commit_leaves_the_arrival_stored_with_its_files(client, settings, tmp_path):
+    """Something listening for arrivals (a notification) fails after the commit: the answer is still "accepted"
+    and the mirror keeps its PDF — so the sender's retry, answered "duplicate", loses nothing."""
+    from zhengtong.exchange import signals
+
+    settings.MEDIA_ROOT = tmp_path
+    world = build_world()
+
+    def failing(**kwargs):
+        raise RuntimeError("notification gateway down")
+
+    signals.deliveries_arrived.connect(failing, dispatch_uid="test-failing")
+    try:
+        _, body = document_envelope(world.neighbour_key)
+        assert post(client, body, world.neighbour_key).json()["status"] == "accepted"
+    finally:
+        signals.deliveries_arrived.disconnect(dispatch_uid="test-failing")
+    mirror = Delivery.objects.get().document
+    assert mirror.sealed_pdf.storage.exists(mirror.sealed_pdf.name)
+    assert post(client, body, world.neighbour_key).json()["status"] == "duplicate"
