@@ -13,6 +13,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from tests.support import answer_json
 from zhengtong.audit.models import AuditRecord
 from zhengtong.documents.models import Dispatch, Document
 from zhengtong.exchange import services as exchange
@@ -35,12 +36,7 @@ class Neighbour(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append({"path": self.path, "size": len(body), "instance": self.headers[transport.H_INSTANCE]})
         status, answer = type(self).script.pop(0) if type(self).script else (200, {"status": "accepted"})
-        data = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        answer_json(self, status, json.dumps(answer).encode())
 
     def log_message(self, *args):
         pass
