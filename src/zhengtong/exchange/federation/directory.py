@@ -37,10 +37,7 @@ def create_local(*, instance_id: str, name: str, level: str, algorithm: str = ""
     algorithm = algorithm or settings.EXCHANGE_ALGORITHM
     if algorithm not in identity.ALGORITHMS:
         raise ServiceError("exchange.invalid_algorithm", f"不支持的签名算法“{algorithm[:20]}”")
-    try:
-        key = identity.generate(instance_id, algorithm=algorithm)
-    except identity.GmUnavailable as exc:
-        raise ServiceError("exchange.gm_unavailable", str(exc)) from exc
+    key = identity.generate(instance_id, algorithm=algorithm)  # GmUnavailable (a ServiceError) without tongsuopy
     return LocalInstance.objects.create(
         instance_id=instance_id, name=name, level=level, algorithm=algorithm,
         key_encrypted=encrypt_der(key.private_der(), f"federation:{instance_id}"),
@@ -138,11 +135,7 @@ def _upsert(entry: dict, *, base_url: str, via: RemoteInstance | None) -> Remote
     pem = entry["certificate"]
     if identity.instance_of(certificate(pem)) != entry["instance_id"]:
         raise ServiceError("exchange.invalid_directory", f"“{entry['instance_id']}”的证书与平台标识不符")
-    try:
-        algorithm = identity.algorithm_of(certificate(pem))
-    except identity.GmUnavailable as exc:
-        raise ServiceError("exchange.gm_unavailable", f"“{entry['instance_id']}”使用国密证书：{exc}") from exc
-    if algorithm == "unknown":
+    if identity.algorithm_of(certificate(pem)) == "unknown":  # an SM2 one without tongsuopy: GmUnavailable
         raise ServiceError("exchange.invalid_directory", f"“{entry['instance_id']}”的证书密钥类型本平台不支持")
     row, _ = RemoteInstance.objects.update_or_create(
         instance_id=entry["instance_id"],

@@ -13,6 +13,7 @@ validity); only its public key is read through tongsuopy.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -23,15 +24,20 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
+from zhengtong.core.errors import ServiceError
+
 ALGORITHMS = ("ecdsa-p256", "ed25519", "sm2")
 LABELS = {"ecdsa-p256": "ECDSA P-256", "ed25519": "Ed25519", "sm2": "SM2/SM3（国密）"}
 SM2_CURVE = "1.2.156.10197.1.301"
 SM2_WITH_SM3 = "1.2.156.10197.1.501"
 ORGANIZATION = "政通公文交换"
+logger = logging.getLogger(__name__)
 
 
-class GmUnavailable(RuntimeError):
-    """SM2 asked for where tongsuopy is not installed."""
+class GmUnavailable(ServiceError):
+    """SM2 asked for where tongsuopy is not installed: the operators must install it (503 to a neighbour, a
+    refusal at `federation_init` or `federation_link`)."""
+    status = 503
 
 
 def _gm():
@@ -40,7 +46,9 @@ def _gm():
         from tongsuopy.crypto import serialization as gm_serialization
         from tongsuopy.crypto.asymciphers import ec as gm_ec
     except ImportError as exc:  # pragma: no cover — the gm extra is part of the dev install
-        raise GmUnavailable("国密（SM2）交换身份需要安装 tongsuopy：pip install 'zhengtong[gm]'") from exc
+        logger.error("exchange: an SM2 identity is in use and tongsuopy is not installed")
+        raise GmUnavailable("exchange.gm_unavailable",
+                            "国密（SM2）交换身份需要安装 tongsuopy：pip install 'zhengtong[gm]'") from exc
     return gm_ec, gm_hashes, gm_serialization
 
 

@@ -29,7 +29,6 @@ from zhengtong.core.errors import ServiceError
 from . import directory, messages, outbox, transport
 from .envelope import EnvelopeRefused, Opened, open_envelope, read_manifest, reassemble
 from .envelope import head as envelope_head
-from .identity import GmUnavailable
 from .manifest import check as check_manifest
 from .models import Envelope, LocalInstance, RemoteInstance
 
@@ -71,9 +70,6 @@ def require_neighbour(headers, *, ip: str = "", size: int = 0) -> Known:
                                   neighbours=known.certificates(neighbours_only=True))
     except transport.TransportRefused as exc:
         raise _refused(exc, headers, ip, size) from None
-    except GmUnavailable as exc:  # a neighbour in 国密 mode, and no SM2 here: the operators must install it
-        logger.error("exchange: %s", exc)
-        raise ServiceError("exchange.gm_unavailable", str(exc), status=503) from None
     return known
 
 
@@ -87,9 +83,6 @@ def receive(headers, body: bytes, *, ip: str = "", known: Known | None = None) -
         check_manifest(opened.manifest)
     except (transport.TransportRefused, EnvelopeRefused) as exc:
         raise _refused(exc, headers, ip, len(body)) from None
-    except GmUnavailable as exc:  # an origin in 国密 mode, and no SM2 here
-        logger.error("exchange: %s", exc)
-        raise ServiceError("exchange.gm_unavailable", str(exc), status=503) from None
     saved: list[str] = []  # files written for this arrival: removed again if it is not stored
     committed: list[bool] = []
     result: dict | None = None
@@ -218,8 +211,10 @@ def _store_and_act(known: Known, peer: RemoteInstance, opened: Opened, body: byt
         return {"envelope_id": opened.envelope_id, "status": "relayed"}
     if row.kind == "document":
         _document(known, row, opened, staged)
+    elif row.kind == "receipt":
+        _receipt(known, row, opened)
     else:
-        {"receipt": _receipt, "request": _request}[row.kind](row, opened)
+        _request(row, opened)
     return {"envelope_id": opened.envelope_id, "status": "accepted"}
 
 
@@ -323,7 +318,7 @@ def _when(value) -> datetime | None:
 
 # --- a receipt for a document we sent -------------------------------------------------------------------------
 
-def _receipt(row: Envelope, opened: Opened) -> None:
+def _receipt(known: Known, row: Envelope, opened: Opened) -> None:
     """Receipts for documents we sent (a batch: {"receipts": [{"about": envelope id, "events": […]}]}), each
     applied to our delivery to that unit — the many 送达 of a batch in one insert."""
     from zhengtong.exchange.services import apply_remote_arrivals, apply_remote_receipt
@@ -331,10 +326,9 @@ def _receipt(row: Envelope, opened: Opened) -> None:
     meta = opened.manifest["document"]
     batches = meta["receipts"]
     sent = {e.envelope_id: e for e in Envelope.objects.filter(
-        direction=Envelope.Direction.OUT, kind=Envelope.Kind.DOCUMENT, origin_instance=directory.local().instance_id,
+        direction=Envelope.Direction.OUT, kind=Envelope.Kind.DOCUMENT, origin_instance=known.me.instance_id,
         envelope_id__in=[str(b.get("about", ""))[:64] for b in batches]).prefetch_related("deliveries__unit")}
-    origin = row.peer if row.peer.instance_id == row.origin_instance else RemoteInstance.objects.get(
-        instance_id=row.origin_instance)
+    origin = known.get(row.origin_instance)  # trusted: open_envelope checked its signature
     routes: dict[str, set[str]] = {}
     arrivals, others = [], []
     for batch in batches:
