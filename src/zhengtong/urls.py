@@ -21,6 +21,7 @@ urlpatterns = [
     path("exchange/", include("zhengtong.exchange.urls")),
     path("federation/", include("zhengtong.exchange.federation.urls")),
     path("seals/", include("zhengtong.seals.urls")),
+    path("notifications/", include("zhengtong.notify.urls")),
     path("flows/monitor/", include("zhengtong.flow.urls_monitor")),
     path("flows/", include("zhengtong.flow.urls_designer")),
     path("", include("zhengtong.web.urls")),

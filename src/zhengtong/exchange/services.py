@@ -47,8 +47,8 @@ def on_dispatch_recorded(sender, document, dispatches, actor, all_local: bool = 
     if remote:  # another instance's units: their envelopes are in the outbox when this 核发 commits
         messages.send_document(document, [x for x in deliveries if x.unit_id in remote])
     local = [x for x in deliveries if x.unit_id not in remote]
-    # robust: a failing listener (a notification) must not undo what the 核发 or the arrival committed
-    transaction.on_commit(lambda: signals.deliveries_arrived.send(sender=Delivery, deliveries=local), robust=True)
+    # robust: a listener that fails (in Python) must not undo the 核发 or the arrival
+    signals.deliveries_arrived.send_robust(sender=Delivery, deliveries=local)
     return deliveries
 
 
@@ -170,7 +170,7 @@ def sign_delivery(actor, delivery_id):
         messages.answered(delivery, "signed", by=identity.person.name, note=incoming.receipt_number)
         record("exchange.signed", obj=sent, user=actor, identity=identity, unit=identity.unit,
                detail={"delivery": delivery.pk, "incoming": incoming.pk, "receipt_number": incoming.receipt_number})
-        transaction.on_commit(lambda: signals.delivery_signed.send(sender=Delivery, delivery=delivery))
+        signals.delivery_signed.send(sender=Delivery, delivery=delivery)
     return incoming
 
 
@@ -187,7 +187,7 @@ def refuse_delivery(actor, delivery_id, *, reason: str) -> Delivery:
         messages.answered(delivery, "refused", by=identity.person.name, note=reason)
         record("exchange.refused", obj=delivery.document, user=actor, identity=identity, unit=identity.unit,
                detail={"delivery": delivery.pk, "reason": reason})
-        transaction.on_commit(lambda: signals.delivery_refused.send(sender=Delivery, delivery=delivery))
+        signals.delivery_refused.send(sender=Delivery, delivery=delivery)
     return delivery
 
 
@@ -262,7 +262,7 @@ def forward_delivery(actor, delivery_id, *, unit_ids) -> list[Delivery]:
         refresh_readers([document])  # the subordinate units' 收发员 may read it now
         record("exchange.forwarded", obj=document, user=actor, identity=identity, unit=identity.unit,
                detail={"delivery": source.pk, "units": wanted, "deliveries": [d.pk for d in created]})
-        transaction.on_commit(lambda: signals.deliveries_arrived.send(sender=Delivery, deliveries=created))
+        signals.deliveries_arrived.send_robust(sender=Delivery, deliveries=created)
     return created
 
 
@@ -285,7 +285,7 @@ def recall_delivery(actor, delivery_id, *, reason: str = "") -> Delivery:
         _event(delivery, Kind.RECALLED, identity, now, reason)
         record("exchange.recalled", obj=delivery.document, user=actor, identity=identity, unit=identity.unit,
                detail={"delivery": delivery.pk, "unit": delivery.unit_id, "reason": reason})
-        transaction.on_commit(lambda: signals.delivery_recalled.send(sender=Delivery, delivery=delivery))
+        signals.delivery_recalled.send(sender=Delivery, delivery=delivery)
     return delivery
 
 
@@ -323,7 +323,7 @@ def resend_delivery(actor, delivery_id) -> Delivery:
         _event(new, Kind.SENT_REMOTE if remote else Kind.DELIVERED, identity, now, "重发")
         record("exchange.resent", obj=old.document, user=actor, identity=identity, unit=identity.unit,
                detail={"delivery": old.pk, "new_delivery": new.pk, "unit": old.unit_id})
-        transaction.on_commit(lambda: signals.deliveries_arrived.send(sender=Delivery, deliveries=[new]))
+        signals.deliveries_arrived.send_robust(sender=Delivery, deliveries=[new])
     return new
 
 
@@ -364,8 +364,7 @@ def urge_dispatch(actor, document, *, message: str = "") -> list[Delivery]:
             messages.request(sent, group, "urge", note=message)
         record("exchange.urged", obj=document, user=actor, identity=identity, unit=identity.unit,
                detail={"deliveries": [d.pk for d in pending], "message": message})
-        transaction.on_commit(lambda: signals.delivery_urged.send(sender=Delivery, deliveries=pending,
-                                                                  message=message))
+        signals.delivery_urged.send(sender=Delivery, deliveries=pending, message=message)
     return pending
 
 
@@ -401,12 +400,12 @@ def apply_remote_receipt(delivery, *, event: str, at, by: str, note: str, instan
         delivery.opened_at = delivery.opened_at or at
         delivery.save(update_fields=["status", "signed_at", "opened_at"])
         _event(delivery, Kind.SIGNED, None, at, f"{who}，收文号 {note}" if note else who)
-        transaction.on_commit(lambda: signals.delivery_signed.send(sender=Delivery, delivery=delivery))
+        signals.delivery_signed.send(sender=Delivery, delivery=delivery)
     elif event in ("refused", "undeliverable") and delivery.status == Status.PENDING:
         delivery.status, delivery.refused_at, delivery.reason = Status.REFUSED, at, (note or "对方拒收")[:200]
         delivery.save(update_fields=["status", "refused_at", "reason"])
         _event(delivery, Kind.REFUSED, None, at, f"{who}：{delivery.reason}")
-        transaction.on_commit(lambda: signals.delivery_refused.send(sender=Delivery, delivery=delivery))
+        signals.delivery_refused.send(sender=Delivery, delivery=delivery)
     elif event in ("recalled", "recall_refused") and not delivery.events.filter(
             kind=Kind.RECALL_REQUESTED).exists():
         return  # an answer to a 撤回 we never asked for
@@ -433,8 +432,7 @@ def apply_remote_request(delivery, *, action: str, note: str) -> dict | None:
         delivery.urged_at, delivery.urge_count = now, delivery.urge_count + 1
         delivery.save(update_fields=["urged_at", "urge_count"])
         _event(delivery, Kind.URGED, None, now, note)
-        transaction.on_commit(lambda: signals.delivery_urged.send(sender=Delivery, deliveries=[delivery],
-                                                                  message=note))
+        signals.delivery_urged.send(sender=Delivery, deliveries=[delivery], message=note)
         return None
     if action != "recall":
         return None
@@ -444,7 +442,7 @@ def apply_remote_request(delivery, *, action: str, note: str) -> dict | None:
     delivery.save(update_fields=["status", "recalled_at", "reason"])
     set_dispatch_withdrawn(delivery.dispatch, True)
     _event(delivery, Kind.RECALLED, None, now, note)
-    transaction.on_commit(lambda: signals.delivery_recalled.send(sender=Delivery, delivery=delivery))
+    signals.delivery_recalled.send(sender=Delivery, delivery=delivery)
     return {"event": "recalled", "note": note}
 
 
@@ -459,7 +457,7 @@ def returned_undelivered(deliveries, reason: str) -> None:
             _event(delivery, Kind.REFUSED, None, now, reason)
             record("exchange.undeliverable", obj=delivery.document, unit=delivery.sender_unit,
                    detail={"delivery": delivery.pk, "reason": reason})
-            transaction.on_commit(lambda d=delivery: signals.delivery_refused.send(sender=Delivery, delivery=d))
+            signals.delivery_refused.send(sender=Delivery, delivery=delivery)
 
 
 # --- 分发名单 ----------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from collections import defaultdict
 from datetime import date
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from zhengtong.core import calendar
@@ -21,7 +22,7 @@ from zhengtong.core.errors import ServiceError
 from . import engine
 from .assignment import AssignmentContext, effective_handlers, narrow_to_chosen, resolve_candidates
 from .models import Task
-from .signals import send_participants_changed
+from .signals import deadline_statuses_changed, send_tasks_assigned
 
 
 def yellow_days() -> int:
@@ -131,33 +132,46 @@ def project(instance, workflow, ctx: AssignmentContext, *, sender=None, chosen_i
                              node_name=node_name[:100], assignee=identity, on_behalf_of=on_behalf_of, sender=sender,
                              received_at=now, deadline=deadline, deadline_status=status))
     created = Task.objects.bulk_create(rows)
-    send_participants_changed({instance.pk} if rows else ())
+    send_tasks_assigned(created)
     return created
 
 
 def refresh_deadline_statuses(today: date | None = None) -> int:
     """黄牌 / 红牌 of open tasks and of running instances' 整体办结时限 as of `today` (stored, so lists never
-    recompute them): two UPDATEs each.
+    recompute them), in one transaction with `deadline_statuses_changed` for the tasks that changed (their holders
+    are told).
 
     Suspended instances and their tasks are left alone (their clock is stopped). Returns the rows changed.
     """
+    from .models import ProcessInstance
+
     today = today or timezone.localdate()
-    running = Task.objects.filter(status=Task.Status.OPEN, deadline__isnull=False, instance__status="running")
-    changed = running.filter(deadline__lt=today).exclude(deadline_status=Task.DeadlineStatus.RED).update(
-        deadline_status=Task.DeadlineStatus.RED)
     try:
         horizon = calendar.add_working_days(today, yellow_days())
     except ServiceError:
         horizon = None
-    if horizon is not None:
-        changed += running.filter(deadline__gte=today, deadline__lte=horizon).exclude(
-            deadline_status=Task.DeadlineStatus.YELLOW).update(deadline_status=Task.DeadlineStatus.YELLOW)
-    # the instances' 整体办结时限 likewise (two more UPDATEs; the 流程监控 list filters and sorts on them)
-    from .models import ProcessInstance
-
-    instances = ProcessInstance.objects.filter(status=ProcessInstance.Status.RUNNING, deadline__isnull=False)
-    changed += instances.filter(deadline__lt=today).exclude(deadline_status="red").update(deadline_status="red")
-    if horizon is not None:
-        changed += instances.filter(deadline__gte=today, deadline__lte=horizon).exclude(
-            deadline_status="yellow").update(deadline_status="yellow")
+    running = Task.objects.filter(status=Task.Status.OPEN, deadline__isnull=False, instance__status="running")
+    with transaction.atomic():
+        turned: list[Task] = []
+        for status, rows in ((Task.DeadlineStatus.RED, running.filter(deadline__lt=today)),
+                             (Task.DeadlineStatus.YELLOW, running.filter(deadline__gte=today, deadline__lte=horizon)
+                              if horizon is not None else None)):
+            if rows is None:
+                continue
+            # the rows that change, read first so their holders can be told (the UPDATE then touches just them)
+            changing = list(rows.exclude(deadline_status=status).select_for_update(of=("self",))
+                            .select_related("instance"))
+            Task.objects.filter(pk__in=[t.pk for t in changing]).update(deadline_status=status)
+            for task in changing:
+                task.deadline_status = status
+            turned += changing
+        changed = len(turned)
+        # the instances' 整体办结时限 likewise (the 流程监控 list filters and sorts on them)
+        instances = ProcessInstance.objects.filter(status=ProcessInstance.Status.RUNNING, deadline__isnull=False)
+        changed += instances.filter(deadline__lt=today).exclude(deadline_status="red").update(deadline_status="red")
+        if horizon is not None:
+            changed += instances.filter(deadline__gte=today, deadline__lte=horizon).exclude(
+                deadline_status="yellow").update(deadline_status="yellow")
+        if turned:
+            deadline_statuses_changed.send(sender=Task, tasks=turned)
     return changed

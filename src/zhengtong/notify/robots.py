@@ -46,8 +46,14 @@ def truncate_utf8(text: str, limit: int, marker: str = "…") -> str:
 
 def _post(url: str, payload: dict, *, timeout: float) -> tuple[int, dict | None, str]:
     body = json.dumps(payload, ensure_ascii=False).encode()
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json; charset=utf-8"})
+    return post_bytes(url, body, {"Content-Type": "application/json; charset=utf-8"}, timeout=timeout)
+
+
+def post_bytes(url: str, body: bytes, headers: dict, *, timeout: float) -> tuple[int, dict | None, str]:
+    """POST and read a JSON answer: (HTTP status or 0, the answer or None, what went wrong)."""
+    if not url.startswith(("http://", "https://")):
+        return 0, None, "地址不是 http(s)"
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 — an administrator's URL
             raw = response.read(65536)

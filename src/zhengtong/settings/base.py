@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "zhengtong.documents",
     "zhengtong.exchange",
     "zhengtong.exchange.federation",
+    "zhengtong.notify",
     "zhengtong.console",
     "zhengtong.web",
     "zhengtong.demo",
@@ -238,6 +239,13 @@ CONTENT_SECURITY_POLICY = {
 
 EMAIL_HOST = value("EMAIL_HOST")
 EMAIL_PORT = integer("EMAIL_PORT")
+SITE_URL = value("SITE_URL").rstrip("/")
+NOTIFY_EMAIL_ENABLED = flag("NOTIFY_EMAIL_ENABLED")
+NOTIFY_SIGN_REMINDER_TIMES = items("NOTIFY_SIGN_REMINDER_TIMES")  # checked by notify.reminders
+NOTIFY_DIGEST_TIME = value("NOTIFY_DIGEST_TIME")
+NOTIFY_MAX_ATTEMPTS = max(1, integer("NOTIFY_MAX_ATTEMPTS"))
+NOTIFY_RETRY_BASE_SECONDS = max(0.1, float(value("NOTIFY_RETRY_BASE_SECONDS")))
+NOTIFY_CHANNEL_PLUGINS = items("NOTIFY_CHANNEL_PLUGINS")
 DEFAULT_FROM_EMAIL = value("DEFAULT_FROM_EMAIL")
 
 # The "huey" logger is configured here, so run_huey adds no handler of its own (it would print each line twice).

@@ -78,6 +78,18 @@ VARIABLES: list[Variable] = [
     Variable("EMAIL_HOST", "127.0.0.1", "SMTP server for notifications."),
     Variable("EMAIL_PORT", "25", "SMTP port."),
     Variable("DEFAULT_FROM_EMAIL", "zhengtong@localhost", "Sender address of notifications."),
+    Variable("SITE_URL", "http://127.0.0.1:8000", "Address of this platform as users reach it: the links in "
+             "notification emails, SMS and robot messages."),
+    Variable("NOTIFY_EMAIL_ENABLED", "false", "Send notifications by email over `EMAIL_HOST` (`true`/`false`). Off "
+             "until an SMTP server is configured; the in-app centre always works."),
+    Variable("NOTIFY_SIGN_REMINDER_TIMES", "09:00,11:00,14:30,16:30", "Local times of working days at which 收发员 "
+             "are reminded of documents waiting for 签收 in their 交换箱 (comma-separated `HH:MM`)."),
+    Variable("NOTIFY_DIGEST_TIME", "08:30", "Local time at which the daily digest goes to people who chose it."),
+    Variable("NOTIFY_MAX_ATTEMPTS", "8", "Attempts to send a notification on a channel before it is dead-lettered "
+             "(backoff doubles from `NOTIFY_RETRY_BASE_SECONDS`, at most an hour apart)."),
+    Variable("NOTIFY_RETRY_BASE_SECONDS", "30", "First retry delay of the notification outbox, in seconds."),
+    Variable("NOTIFY_CHANNEL_PLUGINS", "", "Extra notification channels, comma-separated `name=dotted.path.Class` "
+             "(e.g. a province's own SMS gateway); see docs/notifications.md."),
     Variable("ALLOW_SUPERUSER", "", "Allow Django superuser accounts (`true`/`false`). Empty: allowed only in "
              "development settings (R7.2).", "always off"),
 ]

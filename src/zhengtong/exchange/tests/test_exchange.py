@@ -142,7 +142,7 @@ def test_only_the_units_clerks_act_and_others_get_404_recorded(client, sent):
     assert Delivery.objects.get(pk=entry["id"]).status == "pending"
 
 
-def test_urging_reaches_only_recipients_that_have_not_signed(client, sent, django_capture_on_commit_callbacks):
+def test_urging_reaches_only_recipients_that_have_not_signed(client, sent):
     urged = []
     signals.delivery_urged.connect(lambda sender, deliveries, message, **kw: urged.append(
         ([d.unit_id for d in deliveries], message)), weak=False, dispatch_uid="test-urged")
@@ -150,8 +150,7 @@ def test_urging_reaches_only_recipients_that_have_not_signed(client, sent, djang
         [entry] = inbox(client, "jyj.sfy")
         assert post(client, f"deliveries/{entry['id']}/sign").status_code == 200
         login(client, "bgs.sfy")
-        with django_capture_on_commit_callbacks(execute=True):
-            response = post(client, f"dispatches/{sent.pk}/urge", {"message": "请尽快签收"})
+        response = post(client, f"dispatches/{sent.pk}/urge", {"message": "请尽快签收"})
         assert response.status_code == 200 and response.json() == {"urged": 1}
         assert urged == [([clerk_unit("xian1.sfy").pk], "请尽快签收")]
         assert Delivery.objects.get(unit=clerk_unit("xian1.sfy"), document=sent).urge_count == 1

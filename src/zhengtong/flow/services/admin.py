@@ -22,7 +22,7 @@ from zhengtong.core.errors import Conflict, ServiceError
 from .. import business, engine, runtime
 from ..assignment import AssignmentContext, effective_handlers
 from ..models import ProcessInstance, Task, TrailEntry
-from ..signals import send_participants_changed
+from ..signals import send_tasks_assigned
 from .common import STANDING, deny, locked_instance, person_of, require_running, save_state
 
 ADMIN_FIELDS = ["status", "version", "completed_at", "suspended_at", "deadline", "deadline_status"]
@@ -340,7 +340,7 @@ def reassign_task(actor, task: Task, *, to_identities: list, reason: str) -> lis
                  # a 委派ed or 加签 row keeps its link: the work still goes back to whoever is waiting for it
                  delegated_from_id=task.delegated_from_id, added_from_id=task.added_from_id,
                  add_position=task.add_position) for h in handlers])
-        send_participants_changed({instance.pk})
+        send_tasks_assigned(new_tasks)
         instance.version += 1
         instance.save(update_fields=["version"])
         identity = _acting_identity(actor, instance)
@@ -418,7 +418,6 @@ def hand_over_work(actor, *, from_identity, to_identity, reason: str) -> list[Ta
             [handler] = effective_handlers([to_identity], business_type=business_type, at=now)
             Task.objects.filter(pk__in=[t.pk for t in group]).update(assignee=handler.identity,
                                                                      on_behalf_of=handler.on_behalf_of)
-            send_participants_changed({t.instance_id for t in group})
             for task in group:
                 old = (task.assignee_id, task.on_behalf_of_id)
                 task.assignee, task.on_behalf_of = handler.identity, handler.on_behalf_of
@@ -427,6 +426,7 @@ def hand_over_work(actor, *, from_identity, to_identity, reason: str) -> list[Ta
                                         on_behalf_of=handler.on_behalf_of, operation="handover", opinion=reason,
                                         created_at=now))
                 moves.append((task, old, (handler.identity.pk, getattr(handler.on_behalf_of, "pk", None))))
+            send_tasks_assigned(group)
         TrailEntry.objects.bulk_create(trail, batch_size=1000)
         _audit_handover(moves, actor, identity, from_identity, reason)
         record("flow.work_handed_over", obj=from_identity, user=actor, identity=identity, unit=from_identity.unit,

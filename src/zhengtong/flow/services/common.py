@@ -12,7 +12,7 @@ from zhengtong.core.errors import Conflict, Forbidden, ServiceError
 
 from .. import engine
 from ..models import ProcessInstance, Task, TrailEntry
-from ..signals import send_participants_changed
+from ..signals import send_tasks_assigned
 
 ROUTE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 INSTANCE_FIELDS = ["status", "version", "completed_at"]
@@ -142,5 +142,5 @@ def copy_task(task: Task, handler, now, **extra) -> Task:
                               node_name=task.node_name, assignee=handler.identity, on_behalf_of=handler.on_behalf_of,
                               sender=task.assignee, received_at=now, deadline=task.deadline,
                               deadline_status=task.deadline_status, **extra)
-    send_participants_changed({task.instance_id})
+    send_tasks_assigned([row])
     return row

@@ -8,7 +8,7 @@ from django.utils import timezone
 from zhengtong.audit.services import record
 
 from ..models import ProcessInstance, Task, TrailEntry
-from ..signals import send_participants_changed
+from ..signals import send_tasks_assigned
 
 # --- AB岗 when a delegation starts or ends (issue #3 §2) ------------------------------------------------------
 
@@ -44,7 +44,7 @@ def reapply_delegations(principal, *, at=None, actor=None) -> list[int]:
             before = (task.assignee_id, task.on_behalf_of_id)
             task.assignee, task.on_behalf_of = handler.identity, handler.on_behalf_of
             task.save(update_fields=["assignee", "on_behalf_of"])
-            send_participants_changed({task.instance_id})
+            send_tasks_assigned([task])
             TrailEntry.objects.create(instance=task.instance, task=task, node_id=task.node_id, node_name=task.node_name,
                                       actor=actor, identity=handler.identity, on_behalf_of=handler.on_behalf_of,
                                       operation="delegation", created_at=at)

@@ -129,9 +129,9 @@ def circulate(actor, task: Task, *, to_identities: list[Identity], to_units: lis
             Task(instance=instance, spiff_task_id=task.spiff_task_id, node_id=task.node_id, node_name=task.node_name,
                  assignee=r, sender=task.assignee, kind=Task.Kind.TOREAD, status=Task.Status.OPEN, received_at=now)
             for r in readers])
-        signals.send_participants_changed({instance.pk})
         for row, reader in zip(new, readers, strict=True):
             row.assignee = reader  # with its person, for the caller's message
+        signals.send_tasks_assigned(new)
         names = "、".join(r.person.name for r in readers[:TRAIL_NAMES])
         summary = f"传阅 {names}" + (f" 等 {len(readers)} 人" if len(readers) > TRAIL_NAMES else "")
         TrailEntry.objects.create(instance=instance, task=task, node_id=task.node_id, node_name=task.node_name,
@@ -142,7 +142,7 @@ def circulate(actor, task: Task, *, to_identities: list[Identity], to_units: lis
                detail={"task": task.pk, "node": task.node_id, "count": len(readers),
                        "units": [u.pk for u in to_units], "identities": [i.pk for i in to_identities],
                        "skipped": [r.pk for r in skipped], "opinion": opinion})
-        transaction.on_commit(lambda: signals.task_circulated.send(sender=Task, task=task, tasks=new, actor=actor))
+        signals.task_circulated.send(sender=Task, task=task, tasks=new, actor=actor)
     return new
 
 
@@ -211,7 +211,7 @@ def urger_identity(actor, task: Task) -> Identity | None:
 
 def urge_task(actor, task: Task, *, message: str = "") -> list[Task]:
     """催办: remind the holder of an open todo; the urged task's count and time go up, the trail records the
-    message and the notification channels hear `signals.task_urged` after commit. No new task: returns []."""
+    message and the notification channels hear `signals.task_urged` (in the transaction: the outbox). No new task: returns []."""
     person = person_of(actor)
     task = Task.objects.select_related("instance__drafter__person", "assignee__person", "sender__person").get(
         pk=task.pk)
@@ -241,7 +241,7 @@ def urge_task(actor, task: Task, *, message: str = "") -> list[Task]:
         record("flow.task_urged", obj=instance, user=actor, identity=urger, unit=instance.unit,
                changes=diff(before, snapshot(task, ["urge_count", "last_urged_at"])),
                detail={"task": task.pk, "node": task.node_id, "holder": task.assignee_id, "message": message})
-        transaction.on_commit(lambda: signals.task_urged.send(sender=Task, task=task, actor=actor, message=message))
+        signals.task_urged.send(sender=Task, task=task, actor=actor, message=message)
     return []
 
 

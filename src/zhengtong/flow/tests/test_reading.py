@@ -267,48 +267,40 @@ def test_urge_rate_limit_and_done_task():
     assert exc.value.code == "flow.task_already_done"
 
 
-def test_urge_signal_fires_once_after_commit_with_the_arguments(django_capture_on_commit_callbacks):
+def test_urge_signal_is_sent_inside_the_transaction_with_the_arguments(django_capture_on_commit_callbacks):
+    """In the transaction, so what a receiver writes (the notification outbox) commits with the 催办."""
     o = make_office()
     [draft] = open_tasks(start(o))
     [review] = submit(draft)
     heard = []
 
     def receiver(sender, **kwargs):
-        heard.append((sender, kwargs["task"].pk, kwargs["actor"], kwargs["message"]))
+        heard.append((sender, kwargs["task"].pk, kwargs["actor"], kwargs["message"], transaction.get_connection()
+                      .in_atomic_block))
 
     signals.task_urged.connect(receiver)
     try:
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            services.urge_task(user(o.drafter), review, message="请尽快")
-            assert heard == []  # not before the commit
-        assert len(callbacks) == 1
-        assert heard == [(Task, review.pk, user(o.drafter), "请尽快")]
+        services.urge_task(user(o.drafter), review, message="请尽快")
+        assert heard == [(Task, review.pk, user(o.drafter), "请尽快", True)]
     finally:
         signals.task_urged.disconnect(receiver)
 
 
-def test_urge_signal_not_sent_when_the_transaction_rolls_back(django_capture_on_commit_callbacks):
+def test_what_an_urge_receiver_writes_rolls_back_with_the_urge():
+    from zhengtong.notify.models import Notification
+
     o = make_office()
     [draft] = open_tasks(start(o))
     [review] = submit(draft)
-    heard = []
-
-    def receiver(sender, **kwargs):
-        heard.append(kwargs["message"])
-
-    signals.task_urged.connect(receiver)
-    try:
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            with pytest.raises(RuntimeError), transaction.atomic():
-                services.urge_task(user(o.drafter), review, message="请尽快")
-                raise RuntimeError("the caller's transaction fails")
-        assert callbacks == [] and heard == []
-        assert Task.objects.get(pk=review.pk).urge_count == 0
-    finally:
-        signals.task_urged.disconnect(receiver)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.urge_task(user(o.drafter), review, message="请尽快")
+        assert Notification.objects.filter(event="urged", person=review.assignee.person).count() == 1
+        raise RuntimeError("the caller's transaction fails")
+    assert Task.objects.get(pk=review.pk).urge_count == 0
+    assert not Notification.objects.filter(event="urged").exists()
 
 
-def test_circulated_signal_after_commit(django_capture_on_commit_callbacks):
+def test_circulated_signal_names_the_new_readers():
     o = make_office()
     [draft] = open_tasks(start(o))
     heard = []
@@ -318,8 +310,7 @@ def test_circulated_signal_after_commit(django_capture_on_commit_callbacks):
 
     signals.task_circulated.connect(receiver)
     try:
-        with django_capture_on_commit_callbacks(execute=True):
-            services.circulate(user(o.drafter), draft, to_identities=[o.deputy, o.principal], to_units=[])
+        services.circulate(user(o.drafter), draft, to_identities=[o.deputy, o.principal], to_units=[])
         assert heard == [(draft.pk, sorted([o.deputy.pk, o.principal.pk]))]
     finally:
         signals.task_circulated.disconnect(receiver)
