@@ -41,6 +41,7 @@ bench: $(STAMP) $(FONTS)
 	$(PY) bench/exchange_bench.py
 	$(PY) bench/federation_bench.py   # two instances, 1,000 envelopes of 1 MB
 	$(PY) bench/federation_bench.py --algorithm sm2   # the same in 国密 mode (SM2/SM3)
+	$(PY) bench/notify_bench.py   # 10,000 notifications to a local gateway; the live count p95 (production: DATABASE_URL=… REDIS_URL=… the same)
 	$(PY) bench/search_bench.py --backend sqlite   # PostgreSQL 1M: bench/search_bench.py --backend postgresql
 
 screenshots: $(STAMP) $(FONTS)

@@ -119,7 +119,7 @@ class SmsGateway:
         return Result(False, permanent=400 <= status < 500 and status != 429, answer=f"HTTP {status} {text}")
 
 
-BUILTIN = {"email": Email, "sms": SmsGateway, "wecom": WeCom, "dingtalk": DingTalk}
+BUILTIN = {"email": Email, "wecom": WeCom, "dingtalk": DingTalk, "sms": SmsGateway}
 
 
 @cache

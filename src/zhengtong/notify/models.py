@@ -138,6 +138,12 @@ class Message(models.Model):
     def __str__(self) -> str:
         return f"{self.channel}:{self.key}"
 
+    @property
+    def channel_label(self) -> str:
+        from .channels import labels
+
+        return labels().get(self.channel, self.channel)
+
 
 class Preference(models.Model):
     """A person's choices; a unit's defaults (set by its 单位系统管理员) where `person` is empty. An event missing

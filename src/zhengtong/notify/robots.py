@@ -11,11 +11,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import json
+import ssl
+import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 
 TIMEOUT = 10  # seconds
@@ -49,20 +50,53 @@ def _post(url: str, payload: dict, *, timeout: float) -> tuple[int, dict | None,
     return post_bytes(url, body, {"Content-Type": "application/json; charset=utf-8"}, timeout=timeout)
 
 
+# Keep-alive: each sending thread keeps one connection per provider and reuses it — a TLS handshake per message would
+# cost more than the message. A connection idle longer than REUSE_IDLE is dropped first: providers close idle ones,
+# and a POST on a connection the other side already closed cannot safely be repeated.
+REUSE_IDLE = 4.0  # seconds
+_pool = threading.local()
+
+
+def _connection(parts: urllib.parse.SplitResult, timeout: float) -> http.client.HTTPConnection:
+    conns = _pool.__dict__.setdefault("conns", {})
+    key = (parts.scheme, parts.hostname, parts.port)
+    held = conns.pop(key, None)
+    if held is not None:
+        conn, last = held
+        if time.monotonic() - last <= REUSE_IDLE and conn.sock is not None:
+            conn.sock.settimeout(timeout)
+            conn.timeout = timeout
+            return conn
+        conn.close()
+    if parts.scheme == "https":
+        return http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout,
+                                           context=ssl.create_default_context())
+    return http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+
+
 def post_bytes(url: str, body: bytes, headers: dict, *, timeout: float) -> tuple[int, dict | None, str]:
     """POST and read a JSON answer: (HTTP status or 0, the answer or None, what went wrong)."""
     if not url.startswith(("http://", "https://")):
         return 0, None, "地址不是 http(s)"
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    parts = urllib.parse.urlsplit(url)
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    conn = _connection(parts, timeout)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 — an administrator's URL
-            raw = response.read(65536)
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code, None, f"HTTP {exc.code}"
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return 0, None, f"无法连接：{type(reason).__name__}"
+        conn.request("POST", path, body=body, headers={**headers, "Content-Length": str(len(body))})
+        response = conn.getresponse()
+        raw = response.read(65536)
+        status = response.status
+        if response.will_close or len(raw) == 65536:
+            conn.close()
+        else:
+            _pool.conns[(parts.scheme, parts.hostname, parts.port)] = (conn, time.monotonic())
+    except (http.client.HTTPException, TimeoutError, OSError) as exc:
+        conn.close()
+        return 0, None, f"无法连接：{type(exc).__name__}"
+    if status >= 400:
+        return status, None, f"HTTP {status}"
     try:
         return status, json.loads(raw), ""
     except ValueError:

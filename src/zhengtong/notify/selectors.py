@@ -14,6 +14,33 @@ def unread_count(person_id: int) -> int:
     return Notification.objects.filter(person_id=person_id, read_at__isnull=True).count()
 
 
+BADGE_SECONDS = 25  # under the 30 s poll: a count cached by another process (locmem in development) is never older
+
+
+def badge_key(user_id: int) -> str:
+    return f"notify:badge:{user_id}"
+
+
+def badge(user_id: int) -> int | None:
+    """The bell's count for an account: None when it has no person or holds a 三员 role (no bell). Cached per
+    account (services.forget_badges drops it whenever the person's notifications change), so the poll of every
+    open page costs one cache read instead of two queries."""
+    from django.core.cache import cache
+    from django.db.models import Exists
+
+    from zhengtong.accounts.models import AdminRoleGrant
+    from zhengtong.org.models import Person
+
+    cached = cache.get(badge_key(user_id))
+    if cached is not None:
+        return cached if cached >= 0 else None
+    row = (Person.objects.filter(user_id=user_id)
+           .values_list("pk", Exists(AdminRoleGrant.objects.filter(user_id=user_id))).first())
+    found = None if row is None or row[1] else unread_count(row[0])
+    cache.set(badge_key(user_id), -1 if found is None else found, BADGE_SECONDS)
+    return found
+
+
 def centre(person, *, unread_only: bool = False) -> QuerySet[Notification]:
     rows = Notification.objects.filter(person=person)
     if unread_only:
@@ -34,7 +61,7 @@ def _messages(scope: set[int] | None) -> QuerySet[Message]:
 def status_by_channel(scope: set[int] | None) -> list[dict]:
     """Per channel: how many are waiting, sent, failed (dead) and cancelled."""
     counts = (_messages(scope).values("channel").annotate(
-        pending=Count("pk", filter=Q(status=Message.Status.PENDING)),
+        pending=Count("pk", filter=Q(status=Message.Status.PENDING, attempts=0)),
         sent=Count("pk", filter=Q(status=Message.Status.SENT)),
         dead=Count("pk", filter=Q(status=Message.Status.DEAD)),
         cancelled=Count("pk", filter=Q(status=Message.Status.CANCELLED)),

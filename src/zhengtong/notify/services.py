@@ -17,7 +17,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from zhengtong.accounts.models import AdminRole
-from zhengtong.accounts.permissions import administered_unit_ids, has_admin_role, require_authenticated
+from zhengtong.accounts.permissions import (
+    administered_unit_ids,
+    has_admin_role,
+    is_any_admin,
+    require_authenticated,
+)
 from zhengtong.audit.services import diff, record, security_event, snapshot
 from zhengtong.core.errors import Forbidden, NotFound, ServiceError
 from zhengtong.org.models import Identity, Unit
@@ -119,6 +124,7 @@ def notify_all(notes: list[Note], *, now: datetime | None = None) -> list[Notifi
                 messages.append(Message(notification=row, channel=name, config=config, target=target, digest=digest,
                                         key=f"{row.key}:{name}:{row.person_id}", next_attempt_at=at, created_at=now))
         Message.objects.bulk_create(messages, batch_size=1000)
+        forget_badges({i.person.user_id for _, _, i in fresh})
     if any(m.next_attempt_at <= now for m in messages):
         from .outbox import kick
 
@@ -126,13 +132,28 @@ def notify_all(notes: list[Note], *, now: datetime | None = None) -> list[Notifi
     return rows
 
 
+def forget_badges(user_ids) -> None:
+    """Drop the cached bell counts of these accounts, now and again when the transaction commits (a poll in
+    between must not keep the count from before the change)."""
+    from django.core.cache import cache
+
+    from .selectors import badge_key
+
+    keys = [badge_key(u) for u in user_ids if u]
+    if keys:
+        cache.delete_many(keys)
+        transaction.on_commit(lambda: cache.delete_many(keys), robust=True)
+
+
 # --- the centre: read and open ----------------------------------------------------------------------------------
 
 def _person(user):
     require_authenticated(user)
     person = getattr(user, "person", None)
-    if person is None:
-        raise Forbidden("notify.no_person", "该账号没有对应的人员，没有个人消息")
+    if person is None or is_any_admin(user):
+        security_event("permission.denied", user=user, outcome="denied", object_type="notify.centre",
+                       detail={"code": "notify.no_person"})
+        raise Forbidden("notify.no_person", "系统管理员、安全保密管理员、安全审计员和没有对应人员的账号没有个人消息")
     return person
 
 
@@ -145,7 +166,9 @@ def mark_read(user, ids: Iterable | None = None) -> int:
             rows = rows.filter(pk__in=[int(i) for i in ids])
         except (TypeError, ValueError) as exc:
             raise ServiceError("notify.invalid_id", "消息编号无效") from exc
-    return rows.update(read_at=timezone.now())
+    n = rows.update(read_at=timezone.now())
+    forget_badges([user.pk])
+    return n
 
 
 def open_notification(user, pk) -> Notification:
@@ -162,6 +185,7 @@ def open_notification(user, pk) -> Notification:
     if row.read_at is None:
         row.read_at = timezone.now()
         Notification.objects.filter(pk=row.pk).update(read_at=row.read_at)
+        forget_badges([user.pk])
     return row
 
 
@@ -295,6 +319,8 @@ def save_channel_config(user, *, kind: str, name: str, unit_id: int | None, url:
             raise NotFound("notify.channel_not_found", "消息通道不存在")
         _may_configure(user, config.unit_id)
     _may_configure(user, unit_id)
+    if unit_id is None and channel.group_by == "config":
+        raise ServiceError("notify.unit_required", "群机器人属于某个单位的工作群，请选择单位（全平台只能设短信网关）")
     if unit_id is not None and not Unit.objects.filter(pk=unit_id).exists():
         raise NotFound("notify.unit_not_found", "单位不存在")
     if config is None:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("read/", views.mark_read, name="read"),
     path("<int:pk>/", views.open_item, name="open"),
     path("settings/", views.my_settings, name="settings"),
+    path("units/", views.unit_pick, name="unit_pick"),
     path("units/<int:unit_id>/", views.unit_defaults, name="unit"),
     path("admin/", views.admin_page, name="admin"),
 ]

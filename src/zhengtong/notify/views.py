@@ -38,10 +38,9 @@ def _denied(request, exc: Forbidden):
 @never_cache
 def count(request):
     """The badge: the unread count as a tiny fragment (no session write, one indexed count)."""
-    person = getattr(request.user, "person", None) if request.user.is_authenticated else None
-    if person is None:
+    n = selectors.badge(request.user.pk) if request.user.is_authenticated else None
+    if n is None:  # the same rule as the bell (notify_tags): no person, or a 三员 account
         return HttpResponse("", status=STOP_POLLING)
-    n = selectors.unread_count(person.pk)
     label = "99+" if n > 99 else str(n)
     body = f'<span class="bell-count" title="未读消息 {n} 条">{label}</span>' if n else ""
     return HttpResponse(body)
@@ -166,6 +165,17 @@ def unit_defaults(request, unit_id: int):
                           heading=f"{unit.name} · 默认提醒设置",
                           intro="本单位人员未自行设置时按此提醒；个人设置优先。",
                           save=lambda **kw: services.save_unit_default(request.user, unit.pk, **kw))
+
+
+@login_required
+@require_GET
+def unit_pick(request):
+    """The unit chosen on the delivery page → its defaults page."""
+    unit = request.GET.get("unit", "")
+    if not unit.isascii() or not unit.isdigit():
+        messages.error(request, "请选择单位")
+        return redirect("notify:admin")
+    return redirect("notify:unit", unit_id=int(unit))
 
 
 # --- the administrators' page ----------------------------------------------------------------------------------

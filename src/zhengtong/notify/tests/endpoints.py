@@ -30,6 +30,7 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes: no delayed-ACK stall between them
 
             def do_POST(self):  # noqa: N802 — http.server's name
                 raw = self.rfile.read(int(self.headers["Content-Length"]))

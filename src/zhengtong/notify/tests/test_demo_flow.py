@@ -15,21 +15,18 @@ from zhengtong.notify import outbox
 from zhengtong.notify.models import Message, Notification
 from zhengtong.org.models import Person
 
-from .endpoints import Receiver, start_smtp
+from .endpoints import Receiver
 from .test_outbox import config
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def endpoints(settings, monkeypatch):
+def endpoints(smtp, monkeypatch):
     monkeypatch.setattr(outbox, "TIMEOUT", 5.0)
-    box, controller = start_smtp()
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.NOTIFY_EMAIL_ENABLED = "127.0.0.1", controller.port, True
     receiver = Receiver()
-    yield box, receiver
+    yield smtp, receiver
     receiver.close()
-    controller.stop()
 
 
 def person(username: str) -> Person:

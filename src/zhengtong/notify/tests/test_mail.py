@@ -2,47 +2,12 @@
 subject, a plain-text and an HTML part; a refused recipient is permanent, a server that is down is retried."""
 from __future__ import annotations
 
-import socket
 from email import message_from_bytes, policy
-
-import pytest
-from aiosmtpd.controller import Controller
 
 from zhengtong.notify import mail
 from zhengtong.notify.robots import Message
 
-
-class Capture:
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 — aiosmtpd's name
-        if address.startswith("nobody@"):
-            return "550 5.1.1 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 — aiosmtpd's name
-        self.envelopes.append(envelope)
-        return "250 Message accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp(settings):
-    handler = Capture()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())  # port 0 does not work in 1.4.6
-    controller.start()
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.DEFAULT_FROM_EMAIL = "zhengtong@shifan.gov.example"
-    yield handler
-    controller.stop()
-
+from .endpoints import free_port
 
 MESSAGE = Message("交换箱有新公文", "示范市人民政府办公室《关于做好2027年冬季校园安全工作的通知》待签收。\n请于4个工作小时内签收。")
 

@@ -20,7 +20,7 @@ from zhengtong.notify.robots import Result
 from zhengtong.org.models import Duty
 from zhengtong.org.tests.factories import IdentityFactory, UnitFactory, duty
 
-from .endpoints import Receiver, start_smtp
+from .endpoints import Receiver
 
 pytestmark = pytest.mark.django_db
 
@@ -31,15 +31,6 @@ def receiver(monkeypatch):
     r = Receiver(hang=4.0)
     yield r
     r.close()
-
-
-@pytest.fixture
-def smtp(settings):
-    box, controller = start_smtp()
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.NOTIFY_EMAIL_ENABLED = True
-    yield box
-    controller.stop()
 
 
 def people(n: int, unit=None, *, code: str = Duty.CLERK) -> list:

@@ -12,13 +12,11 @@
 """
 from __future__ import annotations
 
-import socket
 from datetime import date, datetime, time, timedelta
 from email import message_from_bytes, policy
 
 import pytest
 import time_machine
-from aiosmtpd.controller import Controller
 from django.urls import reverse
 from django.utils import timezone
 
@@ -516,32 +514,6 @@ def test_a_person_who_clears_quiet_hours_is_not_held_by_the_unit_default(person)
 
 
 # --- the outbox: a digest is one email per address ------------------------------------------------------------
-
-
-class Capture:
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 — aiosmtpd's name
-        self.envelopes.append(envelope)
-        return "250 Message accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp(settings):
-    handler = Capture()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())  # port 0 does not work in 1.4.6
-    controller.start()
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.DEFAULT_FROM_EMAIL = "zhengtong@shifan.gov.example"
-    yield handler
-    controller.stop()
 
 
 def received(envelope):
