@@ -13,9 +13,10 @@ any transaction, and their outcome is written only to rows still carrying the to
 """
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import timedelta
 
 from django.conf import settings
@@ -28,6 +29,7 @@ from .channels import Outgoing
 from .models import Message, RateWindow
 from .robots import Result
 
+logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 THREADS = 8  # sends in flight at once: slow providers overlap instead of queueing
 MAX_LISTED = 10  # notifications listed in one digest message
@@ -83,8 +85,9 @@ def take_tokens(name: str, per_minute: int, wanted: int, now) -> int:
 def _group_key(row: Message) -> tuple:
     channel = channels.get(row.channel)
     if channel is not None and channel.group_by == "config":
-        return row.channel, row.config_id, ""
-    return row.channel, row.config_id, row.target
+        return row.channel, row.config_id, "", 0
+    # by address and person: one email never carries another person's notification (a shared mailbox included)
+    return row.channel, row.config_id, row.target, row.notification.person_id
 
 
 def _compose(rows: list[Message]) -> tuple[str, str, str, tuple[str, ...]]:
@@ -125,20 +128,23 @@ def _send(channel_name: str, out: Outgoing) -> Result:
 
 
 def _record(token: str, rows: list[Message], result: Result, now) -> None:
+    """A failed send: each row's own attempt count goes up (a digest may join an old message and a new one), then
+    it waits its own backoff, or is dead after the last attempt — at once when the answer will never change."""
     ids = [r.pk for r in rows]
     mine = Message.objects.filter(pk__in=ids, claim=token, status=Message.Status.PENDING)
     answer = result.answer[:300]
     if result.permanent:
         mine.update(status=Message.Status.DEAD, answer=answer, claim="", attempts=F("attempts") + 1)
-        config = rows[0].config
-        if config is not None and channels.get(rows[0].channel).group_by == "config":
-            services.mark_broken(config.pk, answer)  # a robot's key is wrong for every message, not just these
+        channel = channels.get(rows[0].channel)
+        if rows[0].config_id and channel is not None and channel.group_by == "config":
+            services.mark_broken(rows[0].config_id, answer)  # a robot's key is wrong for every message
         return
-    attempts = rows[0].attempts + 1
-    if attempts >= max_attempts():
-        mine.update(status=Message.Status.DEAD, answer=answer, claim="", attempts=attempts)
-    else:
-        mine.update(answer=answer, claim="", attempts=attempts, next_attempt_at=now + backoff(attempts))
+    for attempts in sorted({r.attempts + 1 for r in rows}):
+        same = mine.filter(attempts=attempts - 1)
+        if attempts >= max_attempts():
+            same.update(status=Message.Status.DEAD, answer=answer, claim="", attempts=attempts)
+        else:
+            same.update(answer=answer, claim="", attempts=attempts, next_attempt_at=now + backoff(attempts))
 
 
 def _send_group(args):
@@ -149,8 +155,13 @@ def _send_group(args):
         close_old_connections()
 
 
-def deliver_due(limit: int = 500, now=None) -> int:
-    """Send what is due, in rounds of `limit` until nothing is left; returns the messages sent."""
+# Groups sent per round: the round ends (every outcome recorded) well inside the lease even when each send takes the
+# whole timeout, so no other worker re-claims rows that are being sent (which would send them twice).
+GROUPS_PER_ROUND = THREADS * max(1, int(LEASE.total_seconds() // (2 * TIMEOUT)))
+
+
+def deliver_due(limit: int = 200, now=None) -> int:
+    """Send what is due, in rounds until nothing is left; returns the messages sent."""
     sent = 0
     while True:
         n, more = _deliver_round(limit, now)
@@ -159,39 +170,60 @@ def deliver_due(limit: int = 500, now=None) -> int:
             return sent
 
 
+def _release(token: str, rows: list[Message]) -> None:
+    """Claimed but not sent this round: due again at once, for the next round."""
+    if rows:
+        Message.objects.filter(pk__in=[r.pk for r in rows], claim=token).update(
+            next_attempt_at=F("created_at"), claim="")
+
+
 def _deliver_round(limit: int, now=None) -> tuple[int, bool]:
     now = now or timezone.now()
     token, rows = claim(limit, now)
     if not rows:
         return 0, False
-    read = {r.pk for r in rows if r.notification.read_at is not None and r.digest}
+    # read in the centre meanwhile (a held message: quiet hours, digest, office hours): no need to send it
+    read = {r.pk for r in rows if r.notification.read_at is not None}
     if read:
         Message.objects.filter(pk__in=read, claim=token).update(
             status=Message.Status.CANCELLED, answer="已在系统内阅读，不再发送", claim="")
+    # a robot or gateway switched off or stopped since the message was written: it must not get it
+    closed = {r.pk for r in rows if r.config_id and (not r.config.active or r.config.broken)}
+    if closed:
+        Message.objects.filter(pk__in=closed, claim=token).update(
+            status=Message.Status.DEAD, answer="通道已停用，未发送", claim="")
     groups: dict[tuple, list[Message]] = defaultdict(list)
     for row in rows:
-        if row.pk not in read:
+        if row.pk not in read and row.pk not in closed:
             groups[_group_key(row)].append(row)
-    ready, waiting = [], []
+    ready, waiting, later = [], [], []
     for key, members in groups.items():
-        channel_name, config_id, _ = key
+        if len(ready) >= GROUPS_PER_ROUND:
+            later += members
+            continue
+        channel_name, config_id, _, _ = key
         per_minute = members[0].config.per_minute if members[0].config else 0
         ready.append((key, members)) if take_tokens(f"config:{config_id}" if config_id else channel_name,
                                                     per_minute, 1, now) else waiting.append(members)
+    _release(token, later)
     for members in waiting:  # over the limit this minute: the next minute, no attempt counted
         Message.objects.filter(pk__in=[m.pk for m in members], claim=token).update(
             next_attempt_at=now.replace(second=0, microsecond=0) + timedelta(minutes=1), claim="")
     jobs = [(key[0], _outgoing(members)) for key, members in ready]
-    with ThreadPoolExecutor(max_workers=min(THREADS, max(1, len(jobs)))) as pool:
-        results = list(pool.map(_send_group, jobs))
-    done = timezone.now()
     delivered: dict[str, list[int]] = defaultdict(list)  # by answer: one UPDATE for all that went through
-    for (_, members), result in zip(ready, results, strict=True):
-        if result.ok:
-            delivered[result.answer[:300]] += [m.pk for m in members]
-        else:
-            _record(token, members, result, done)
+    with ThreadPoolExecutor(max_workers=min(THREADS, max(1, len(jobs)))) as pool:
+        futures = {pool.submit(_send_group, job): members for job, (_, members) in zip(jobs, ready, strict=True)}
+        for future in as_completed(futures):
+            members, result = futures[future], future.result()
+            if result.ok:
+                delivered[result.answer[:300]] += [m.pk for m in members]
+                continue
+            try:
+                _record(token, members, result, timezone.now())
+            except Exception:  # noqa: BLE001 — one failure to record must not lose the others' outcomes
+                logger.exception("notify: recording a failed send")
+    done = timezone.now()
     for answer, ids in delivered.items():
         Message.objects.filter(pk__in=ids, claim=token, status=Message.Status.PENDING).update(
             status=Message.Status.SENT, sent_at=done, answer=answer, claim="", attempts=F("attempts") + 1)
-    return sum(len(ids) for ids in delivered.values()), len(rows) == limit
+    return sum(len(ids) for ids in delivered.values()), len(rows) == limit or bool(later)

@@ -2,8 +2,10 @@
 transaction, so the notifications are in the outbox exactly when the event committed."""
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -152,13 +154,24 @@ def on_delivery_urged(sender, deliveries, message, **kwargs) -> None:
                 for d in rows])
 
 
+def in_savepoint(receiver):
+    """Run a receiver in a savepoint of the event's transaction, its reads included: a failure undoes only what
+    it wrote, and a signal sent robustly (arrivals) goes on with the caller's transaction intact."""
+    @functools.wraps(receiver)
+    def wrapped(*args, **kwargs):
+        with transaction.atomic():
+            return receiver(*args, **kwargs)
+
+    return wrapped
+
+
 def connect() -> None:
     from zhengtong.exchange import signals as exchange
     from zhengtong.flow import signals as flow
 
-    flow.tasks_assigned.connect(on_tasks_assigned, dispatch_uid="notify.tasks_assigned")
-    flow.task_urged.connect(on_task_urged, dispatch_uid="notify.task_urged")
-    flow.deadline_statuses_changed.connect(on_deadline_statuses_changed, dispatch_uid="notify.deadline")
-    exchange.deliveries_arrived.connect(on_deliveries_arrived, dispatch_uid="notify.arrived")
-    exchange.delivery_refused.connect(on_delivery_refused, dispatch_uid="notify.refused")
-    exchange.delivery_urged.connect(on_delivery_urged, dispatch_uid="notify.delivery_urged")
+    for signal, receiver in ((flow.tasks_assigned, on_tasks_assigned), (flow.task_urged, on_task_urged),
+                             (flow.deadline_statuses_changed, on_deadline_statuses_changed),
+                             (exchange.deliveries_arrived, on_deliveries_arrived),
+                             (exchange.delivery_refused, on_delivery_refused),
+                             (exchange.delivery_urged, on_delivery_urged)):
+        signal.connect(in_savepoint(receiver), weak=False, dispatch_uid=f"notify.{receiver.__name__}")

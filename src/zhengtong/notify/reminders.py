@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Min, Q
+from django.db.models import Count, F, Min, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -123,7 +123,8 @@ def send_delegation_notices(now: datetime | None = None) -> int:
     since = min(since, now - DELEGATION_WINDOW)  # overlap: the keys keep each notice to once
     started = Delegation.objects.filter(Q(starts_at__gt=since) | Q(created_at__gt=since), starts_at__lte=now,
                                         ends_at__gt=now, revoked_at__isnull=True)
-    ended = Delegation.objects.filter(Q(ends_at__gt=since, ends_at__lte=now) | Q(revoked_at__gt=since))
+    ended = Delegation.objects.filter(Q(ends_at__gt=since, ends_at__lte=now, revoked_at__isnull=True)
+                                      | Q(revoked_at__gt=since, starts_at__lte=F("revoked_at")))
     count = 0
     with transaction.atomic():
         for kind, rows in (("start", started), ("end", ended)):

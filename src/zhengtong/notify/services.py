@@ -7,6 +7,7 @@ new. Everything a person or an administrator changes here is audited.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -32,6 +33,7 @@ from . import channels, preferences
 from .models import ChannelConfig, Event, Message, Notification, Preference
 
 MAX_BODY = 1000
+logger = logging.getLogger(__name__)
 
 
 # --- writing notifications (the receivers call this inside the event's transaction) -----------------------------
@@ -98,7 +100,7 @@ def notify_all(notes: list[Note], *, now: datetime | None = None) -> list[Notifi
     wanted: dict[tuple[str, int], tuple[Note, Identity]] = {}
     for note in notes:
         for identity in note.recipients:
-            if identity is not None and identity.person.active:
+            if identity is not None and identity.active and identity.person.active:  # a post still held
                 wanted.setdefault((note.key[:120], identity.person_id), (note, identity))
     if not wanted:
         return []
@@ -141,8 +143,25 @@ def forget_badges(user_ids) -> None:
 
     keys = [badge_key(u) for u in user_ids if u]
     if keys:
-        cache.delete_many(keys)
+        try:
+            cache.delete_many(keys)  # this process sees the change before the commit too (its own later reads)
+        except Exception:  # noqa: BLE001 — a cache that is down must never undo the event; the count waits ≤ 25 s
+            logger.warning("notify: the cache is unavailable; bell counts refresh within %s s", 25)
         transaction.on_commit(lambda: cache.delete_many(keys), robust=True)
+
+
+MAX_ID = 2 ** 63 - 1
+
+
+def clean_ids(values) -> list[int]:
+    """Ids from a request: whole numbers in the database's range, else notify.invalid_id (never a 500)."""
+    try:
+        ids = [int(v) for v in values]
+    except (TypeError, ValueError) as exc:
+        raise ServiceError("notify.invalid_id", "消息编号无效") from exc
+    if any(not 0 < i <= MAX_ID for i in ids):
+        raise ServiceError("notify.invalid_id", "消息编号无效")
+    return ids
 
 
 # --- the centre: read and open ----------------------------------------------------------------------------------
@@ -162,10 +181,7 @@ def mark_read(user, ids: Iterable | None = None) -> int:
     person = _person(user)
     rows = Notification.objects.filter(person=person, read_at__isnull=True)
     if ids is not None:
-        try:
-            rows = rows.filter(pk__in=[int(i) for i in ids])
-        except (TypeError, ValueError) as exc:
-            raise ServiceError("notify.invalid_id", "消息编号无效") from exc
+        rows = rows.filter(pk__in=clean_ids(ids))
     n = rows.update(read_at=timezone.now())
     forget_badges([user.pk])
     return n
@@ -175,9 +191,10 @@ def open_notification(user, pk) -> Notification:
     """The person's own notification, marked read (another's is 404: its existence is not disclosed)."""
     person = _person(user)
     try:
-        row = Notification.objects.filter(pk=int(pk), person=person).first()
-    except (TypeError, ValueError):
-        row = None
+        [number] = clean_ids([pk])
+    except ServiceError:
+        number = None
+    row = Notification.objects.filter(pk=number, person=person).first() if number else None
     if row is None:
         security_event("permission.denied", user=user, outcome="denied", object_type="notify.notification",
                        object_id=str(pk)[:64], detail={"code": "notify.not_found"})
@@ -365,10 +382,7 @@ def mark_broken(config_id: int, answer: str) -> None:
 
 def resend(user, pks: Iterable) -> int:
     """Send dead messages again (after the administrator fixed the channel). Returns how many were queued."""
-    try:
-        ids = [int(pk) for pk in pks]
-    except (TypeError, ValueError) as exc:
-        raise ServiceError("notify.invalid_id", "消息编号无效") from exc
+    ids = clean_ids(pks)
     allowed = administered_unit_ids(user) if user is not None and user.is_authenticated else set()
     if allowed is not None and not allowed:
         require_authenticated(user)

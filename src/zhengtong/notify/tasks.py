@@ -43,9 +43,15 @@ def sign_reminders():
 
 @db_periodic_task(crontab(minute="*/10"))
 def unsigned_alerts():
+    from zhengtong.core.calendar import CalendarDataMissing
+
     from .reminders import send_unsigned_alerts
 
-    return send_unsigned_alerts()
+    try:
+        return send_unsigned_alerts()
+    except CalendarDataMissing as exc:  # working hours cannot be counted without the year's arrangement (R8.2)
+        logger.warning("超时未签收提醒未发送：%s", exc.message)
+        return 0
 
 
 @db_periodic_task(crontab(minute="*/5"))

@@ -235,3 +235,87 @@ def test_a_plugin_channel_from_the_settings(settings):
     finally:
         settings.NOTIFY_CHANNEL_PLUGINS = []
         channels.registry.cache_clear()
+
+
+# --- found in review ------------------------------------------------------------------------------------------
+
+def test_a_round_sends_no_more_than_it_can_finish_within_its_lease(receiver, monkeypatch):
+    """Rows claimed but not sent in a round are released at once, so a slow round never outlives its lease and
+    another worker never re-claims (and sends again) what is being sent."""
+    monkeypatch.setattr(outbox, "GROUPS_PER_ROUND", 2)
+    config("sms", f"{receiver.url}/sms")
+    tell(people(5))
+    sent, more = outbox._deliver_round(200)
+    assert (sent, more) == (2, True)
+    waiting = Message.objects.filter(status="pending")
+    assert waiting.count() == 3 and set(waiting.values_list("claim", flat=True)) == {""}
+    assert all(m.next_attempt_at <= timezone.now() for m in waiting)
+    assert outbox.deliver_due() == 3
+    mobiles = [g["body"]["mobile"] for g in receiver.got]
+    assert len(mobiles) == 5 and len(set(mobiles)) == 5  # each once
+
+
+def test_each_message_counts_its_own_attempts_in_a_digest(receiver, settings):
+    settings.NOTIFY_MAX_ATTEMPTS = 8
+    unit = UnitFactory()
+    a, b = people(2, unit)
+    config("wecom", f"{receiver.url}/wecom?key=k", unit=unit)
+    tell([a], key="old", event=Event.ARRIVED)
+    Message.objects.update(attempts=7)
+    tell([b], key="new", event=Event.ARRIVED)
+    receiver.script = [503]
+    outbox.deliver_due()
+    assert len(receiver.got) == 1  # one digest of both
+    old, new = Message.objects.get(notification__key="old"), Message.objects.get(notification__key="new")
+    assert (old.status, old.attempts) == ("dead", 8)
+    assert (new.status, new.attempts) == ("pending", 1)
+
+
+def test_a_robot_switched_off_gets_nothing_more(receiver):
+    unit = UnitFactory()
+    [someone] = people(1, unit)
+    robot = config("wecom", f"{receiver.url}/wecom?key=k", unit=unit)
+    tell([someone], event=Event.ARRIVED)
+    ChannelConfig.objects.filter(pk=robot.pk).update(active=False)
+    assert outbox.deliver_due() == 0
+    message = Message.objects.get()
+    assert (message.status, message.answer) == ("dead", "通道已停用，未发送") and receiver.got == []
+
+
+def test_a_post_no_longer_held_is_not_told():
+    old_post, current = people(2)
+    old_post.active = False
+    old_post.save(update_fields=["active"])
+    assert [n.person_id for n in tell([old_post, current])] == [current.person_id]
+
+
+def test_a_shared_mailbox_gets_each_persons_message_separately(smtp):
+    a, b = people(2)
+    for p in (a.person, b.person):
+        p.email = "office@example.gov.cn"
+        p.save(update_fields=["email"])
+    tell([a], key="a1", event=Event.TODO, title="待办：甲")
+    tell([b], key="b1", event=Event.TODO, title="待办：乙")
+    assert outbox.deliver_due() == 2
+    assert sorted(m["Subject"].strip() for _, m in smtp.messages()) == ["【政通】待办：乙", "【政通】待办：甲"]
+
+
+def test_a_cache_that_is_down_never_undoes_the_event(monkeypatch):
+    from django.core.cache import cache
+
+    def down(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(cache, "delete_many", down)
+    [someone] = people(1)
+    assert len(tell([someone])) == 1
+    assert Notification.objects.filter(person=someone.person).exists()
+
+
+def test_ids_out_of_range_are_refused_not_a_500():
+    [someone] = people(1)
+    with pytest.raises(services.ServiceError) as exc:
+        services.mark_read(someone.person.user, ["99999999999999999999"])
+    assert exc.value.code == "notify.invalid_id"
+    with pytest.raises(services.NotFound):
+        services.open_notification(someone.person.user, "99999999999999999999")

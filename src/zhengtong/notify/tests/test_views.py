@@ -710,3 +710,10 @@ def test_admin_page_fits_a_phone(phone_page, live_server, login):
     assert phone_page.locator("h1").inner_text() == "消息推送"
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
 
+
+
+def test_the_three_administrators_never_see_a_documents_title_on_the_delivery_page(admin_client, clerk):
+    """R7.2: the 系统管理员 sees each failure's event, unit, channel and answer, not the document's title."""
+    message(note(clerk, "secret-title", title="待办：关于干部任免的请示"), answer="errcode 93000 invalid webhook url")
+    body = chinese(admin_client.get(reverse("notify:admin")))
+    assert "errcode 93000" in body and "干部任免" not in body and "三员不查看公文内容" in body

@@ -106,6 +106,7 @@ def test_r7_4_a_pdf_signed_under_a_foreign_self_made_ca_is_not_trusted(world):
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
     from zhengtong.seals import pki
+    from zhengtong.seals.pdfsign import off_loop
 
     now = dt.datetime.now(dt.UTC)
     root_key, root = pki.make_root("冒牌平台", now)
@@ -116,8 +117,10 @@ def test_r7_4_a_pdf_signed_under_a_foreign_self_made_ca_is_not_trusted(world):
         signing_cert=der(cert), cert_registry=SimpleCertificateStore.from_certs([der(root)]),
         signing_key=asn1_keys.PrivateKeyInfo.load(key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())))
-    forged = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(world["pdf"])),
-                              signers.PdfSignatureMetadata(field_name="Seal-1"), signer=signer).getvalue()
+    # off_loop: a browser test earlier in this worker leaves Playwright's event loop running in this thread
+    forged = off_loop(lambda: signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(world["pdf"])),
+                                               signers.PdfSignatureMetadata(field_name="Seal-1"),
+                                               signer=signer).getvalue())
     result = services.verify_pdf(forged)
     assert not result.valid and not result.seals[0].trusted and result.seals[0].unit_name == ""
     assert "印章证书不是本平台签发的" in result.problems and "文件中夹带了其他根证书" in result.problems
