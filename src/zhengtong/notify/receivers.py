@@ -13,7 +13,7 @@ from zhengtong.core import calendar, working_hours
 from zhengtong.org.models import Duty, Identity
 
 from .models import Event
-from .services import Note, notify, notify_all
+from .services import Note, notify, notify_all, settle
 
 URGENT = "特急"
 
@@ -72,6 +72,13 @@ def on_tasks_assigned(sender, tasks, **kwargs) -> None:
         notes.append(Note(event, f"task:{task.pk}:{task.assignee_id}", [task.assignee], title=title, body=body,
                           url=reverse("flow:task", args=[task.pk]), urgent=urgent))
     notify_all(notes)
+    # the steps these tasks follow are handled: their 待办 / 退回 notifications need no more attention
+    from zhengtong.flow.models import Task
+
+    handled = (Task.objects.filter(instance_id__in={t.instance_id for t in rows}, kind="todo")
+               .exclude(status="open").values_list("pk", "assignee_id", "assignee__person__user_id"))
+    handled = list(handled)
+    settle([f"task:{pk}:{assignee}" for pk, assignee, _ in handled], {user for _, _, user in handled})
 
 
 def on_task_urged(sender, task, actor, message, **kwargs) -> None:

@@ -164,6 +164,18 @@ def clean_ids(values) -> list[int]:
     return ids
 
 
+def settle(keys: Iterable[str], user_ids: Iterable[int]) -> int:
+    """Mark read the notifications of work already handled (a task done, cancelled or moved on): the person has
+    seen it, and an unread 待办 that leads to finished work only misleads. Returns how many."""
+    keys = list(keys)
+    if not keys:
+        return 0
+    n = Notification.objects.filter(key__in=keys, read_at__isnull=True).update(read_at=timezone.now())
+    if n:
+        forget_badges(set(user_ids))
+    return n
+
+
 # --- the centre: read and open ----------------------------------------------------------------------------------
 
 def _person(user):
