@@ -13,7 +13,7 @@ administrator saves, no per-minute limit) pointing at a receiver in another proc
 answers `{"code": 0}` like a gateway and counts what it got. `notify_all` writes one 催办 per person (SMS is a
 default channel of 催办): 10,000 notifications and 10,000 outbox messages, in one transaction. Then the worker's own
 function (`outbox.deliver_due`, what the Huey task runs) drains the outbox: claims due rows, groups them,
-sends at most 48 groups a round (the lease bound), decrypts the gateway's address, POSTs each message from 8
+starts no send after the round's send window (every send ends within the lease), decrypts the gateway's address, POSTs each message from 8
 threads over keep-alive connections, and records each outcome as it comes. Measured: from the drain's
 start until every message is `sent`; the receiver's count must equal 10,000. Floor in the same run: the same 10,000
 JSON bodies POSTed from 8 threads with the same client code (`robots.post_bytes`), no database.

@@ -14,9 +14,10 @@ any transaction, and their outcome is written only to rows still carrying the to
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 from django.conf import settings
@@ -155,12 +156,13 @@ def _send_group(args):
         close_old_connections()
 
 
-# Groups sent per round: the round ends (every outcome recorded) well inside the lease even when each send takes the
-# whole timeout, so no other worker re-claims rows that are being sent (which would send them twice).
-GROUPS_PER_ROUND = THREADS * max(1, int(LEASE.total_seconds() // (2 * TIMEOUT)))
+def send_window() -> float:
+    """Seconds after a round starts during which a send may still begin: every send then ends (within TIMEOUT)
+    before the round's lease runs out, so no other worker re-claims — and sends again — a row being sent."""
+    return LEASE.total_seconds() - 2 * TIMEOUT
 
 
-def deliver_due(limit: int = 200, now=None) -> int:
+def deliver_due(limit: int = 500, now=None) -> int:
     """Send what is due, in rounds until nothing is left; returns the messages sent."""
     sent = 0
     while True:
@@ -196,34 +198,54 @@ def _deliver_round(limit: int, now=None) -> tuple[int, bool]:
     for row in rows:
         if row.pk not in read and row.pk not in closed:
             groups[_group_key(row)].append(row)
-    ready, waiting, later = [], [], []
+    ready, waiting = [], []
     for key, members in groups.items():
-        if len(ready) >= GROUPS_PER_ROUND:
-            later += members
-            continue
         channel_name, config_id, _, _ = key
         per_minute = members[0].config.per_minute if members[0].config else 0
         ready.append((key, members)) if take_tokens(f"config:{config_id}" if config_id else channel_name,
                                                     per_minute, 1, now) else waiting.append(members)
-    _release(token, later)
     for members in waiting:  # over the limit this minute: the next minute, no attempt counted
         Message.objects.filter(pk__in=[m.pk for m in members], claim=token).update(
             next_attempt_at=now.replace(second=0, microsecond=0) + timedelta(minutes=1), claim="")
-    jobs = [(key[0], _outgoing(members)) for key, members in ready]
-    delivered: dict[str, list[int]] = defaultdict(list)  # by answer: one UPDATE for all that went through
-    with ThreadPoolExecutor(max_workers=min(THREADS, max(1, len(jobs)))) as pool:
-        futures = {pool.submit(_send_group, job): members for job, (_, members) in zip(jobs, ready, strict=True)}
-        for future in as_completed(futures):
-            members, result = futures[future], future.result()
-            if result.ok:
-                delivered[result.answer[:300]] += [m.pk for m in members]
-                continue
-            try:
-                _record(token, members, result, timezone.now())
-            except Exception:  # noqa: BLE001 — one failure to record must not lose the others' outcomes
-                logger.exception("notify: recording a failed send")
+    delivered, unsent = _send_all(token, ready)
+    _release(token, unsent)
     done = timezone.now()
     for answer, ids in delivered.items():
         Message.objects.filter(pk__in=ids, claim=token, status=Message.Status.PENDING).update(
             status=Message.Status.SENT, sent_at=done, answer=answer, claim="", attempts=F("attempts") + 1)
-    return sum(len(ids) for ids in delivered.values()), len(rows) == limit or bool(later)
+    return sum(len(ids) for ids in delivered.values()), len(rows) == limit or bool(unsent)
+
+
+def _send_all(token: str, ready: list) -> tuple[dict[str, list[int]], list[Message]]:
+    """Send the groups from THREADS threads, each outcome recorded as it returns (a failure at once; successes
+    together, by answer, after). A group not started within the send window goes back unsent, for the next round.
+    Returns ({answer: ids delivered}, the rows not sent)."""
+    delivered: dict[str, list[int]] = defaultdict(list)
+    queue = iter(ready)
+    cutoff = time.monotonic() + send_window()
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        running: dict = {}
+
+        def start_next(first: bool = False) -> None:
+            if not first and time.monotonic() >= cutoff:
+                return
+            item = next(queue, None)
+            if item is not None:
+                key, members = item
+                running[pool.submit(_send_group, (key[0], _outgoing(members)))] = members
+
+        for _ in range(THREADS):  # the first sends always start: a round makes progress whatever the window
+            start_next(first=True)
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                members, result = running.pop(future), future.result()
+                if result.ok:
+                    delivered[result.answer[:300]] += [m.pk for m in members]
+                else:
+                    try:
+                        _record(token, members, result, timezone.now())
+                    except Exception:  # noqa: BLE001 — one failure to record must not lose the others' outcomes
+                        logger.exception("notify: recording a failed send")
+                start_next()
+    return delivered, [m for _, members in queue for m in members]

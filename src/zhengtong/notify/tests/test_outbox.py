@@ -240,9 +240,10 @@ def test_a_plugin_channel_from_the_settings(settings):
 # --- found in review ------------------------------------------------------------------------------------------
 
 def test_a_round_sends_no_more_than_it_can_finish_within_its_lease(receiver, monkeypatch):
-    """Rows claimed but not sent in a round are released at once, so a slow round never outlives its lease and
-    another worker never re-claims (and sends again) what is being sent."""
-    monkeypatch.setattr(outbox, "GROUPS_PER_ROUND", 2)
+    """No send starts after the round's send window (so every send ends within the lease, and no other worker
+    re-claims and sends again a row being sent); rows claimed but not sent are released at once."""
+    monkeypatch.setattr(outbox, "THREADS", 2)
+    monkeypatch.setattr(outbox, "send_window", lambda: 0)  # the window closes at once: only the first sends start
     config("sms", f"{receiver.url}/sms")
     tell(people(5))
     sent, more = outbox._deliver_round(200)
