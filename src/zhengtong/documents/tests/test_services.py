@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from zhengtong.accounts.models import AdminRole, AdminRoleGrant
 from zhengtong.audit.models import AuditRecord
@@ -105,7 +106,8 @@ def test_r1_4_signing_records_opinion_name_and_date_and_r1_5_a_later_substantive
     submit(sign, opinion="同意印发")
     document.refresh_from_db()
     assert document.status == Status.SIGNED and document.signer_names == [s.office.deputy.person.name]
-    assert document.sign_opinion == "同意印发" and document.issued_date == document.signed_at.date()
+    # the 成文日期 is the local (北京) date of 签发: after 16:00 UTC that is already the next day
+    assert document.sign_opinion == "同意印发" and document.issued_date == timezone.localdate(document.signed_at)
     assert document.signed_version == 2
     recheck = holder_task(document)
     assert recheck.node_id == "recheck"
